@@ -1,0 +1,42 @@
+# xentcheck: the two-command quick start (`make demo`, `make test`) and a few helpers.
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps deps-python configure build demo test test-long bench format clean
+
+all: build
+
+deps:
+	@sh scripts/install-deps.sh
+
+deps-python:
+	@sh scripts/install-deps.sh --python
+
+configure: deps
+	@cmake --preset release -B $(BUILD_DIR) $(CMAKE_FLAGS) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+demo: build
+	@echo
+	@echo '$$ build/bin/xentcheck eval fixtures/worked_example.json'
+	@$(BUILD_DIR)/bin/xentcheck eval fixtures/worked_example.json
+
+test: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# Properties with many more cases than CI runs (see docs/properties.md).
+test-long: build
+	@cd $(BUILD_DIR) && RC_PARAMS="max_success=5000" ctest --output-on-failure -j $(JOBS) -L property
+
+bench: build
+	@$(BUILD_DIR)/bin/xentcheck_bench
+
+format:
+	@find lib properties cli tests bench examples -name '*.h' -o -name '*.cpp' -o -name '*.c' \
+	    | xargs clang-format -i
+
+clean:
+	@rm -rf $(BUILD_DIR)

@@ -1,0 +1,83 @@
+/// xentcheck/checks.h: invariant and agreement checks that return structured findings.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "xentcheck/finite_difference.h"
+#include "xentcheck/tolerance.h"
+
+namespace xentcheck {
+
+/// Where a value sits: a row of the batch and, for per-class values, a class.
+struct location {
+    std::size_t row = 0;                ///< sample index
+    std::optional<std::size_t> column;  ///< class index, absent for per-row values
+    /// "row 0, class 2" or "row 0".
+    std::string to_string() const;
+};
+
+/// One value that violated a check.
+struct finding {
+    location where;        ///< which value
+    double expected = 0;   ///< what the check required (reference value, 1, 0, ...)
+    double actual = 0;     ///< what was found
+    double abs_error = 0;  ///< |actual - expected| (inf when one side is not finite)
+    double rel_error = 0;  ///< abs_error / |expected| (inf when expected is 0)
+    double allowed = 0;    ///< the largest abs_error the tolerance accepted at this value
+};
+
+/// The outcome of one check over a batch.
+struct check_result {
+    std::string name;               ///< e.g. "probs_sum_to_one", "expect.grad"
+    bool passed = true;             ///< no violation
+    std::size_t checked = 0;        ///< how many values were examined
+    std::size_t violations = 0;     ///< how many failed
+    double max_abs_error = 0;       ///< largest finite abs_error seen (inf if non-finite)
+    double max_rel_error = 0;       ///< largest rel_error seen
+    tolerance used;                 ///< the tolerance applied
+    std::optional<location> worst;  ///< the value with the largest error relative to its bound
+    std::vector<finding> findings;  ///< the first few violations (at most max_findings)
+    /// How many findings are kept.
+    static constexpr std::size_t max_findings = 8;
+};
+
+/// Compares `actual` with `reference` (same size, N x `columns` row-major; `columns` = 1 for
+/// per-row or scalar values) under `tol`. `magnitude`, when given, replaces |reference| as the
+/// scale of the relative part (see tolerance). Non-finite reference values must match exactly.
+check_result compare_values(std::string name, std::span<const double> reference,
+                            std::span<const double> actual, std::size_t columns, tolerance tol,
+                            std::span<const double> magnitude = {});
+
+/// Every probability in [0, 1] (within probs().atol + probs().rtol of the bound). NaN fails.
+check_result check_probs_in_unit_interval(std::span<const double> probs, std::size_t classes,
+                                          const tolerance_model& model);
+
+/// Each row of probabilities sums to 1 within probs_row_sum().
+check_result check_probs_sum_to_one(std::span<const double> probs, std::size_t classes,
+                                    const tolerance_model& model);
+
+/// Each gradient row sums to 0 within grad_row_sum() (true for any target: sum_j (A p_j - a_j)
+/// = A - A).
+check_result check_grad_rows_sum_to_zero(std::span<const double> grad, std::size_t classes,
+                                         const tolerance_model& model);
+
+/// Every loss value >= loss_floor(). Only meaningful when no effective target entry is
+/// negative (PyTorch allows unnormalised probability targets, whose loss may be negative).
+check_result check_loss_nonnegative(std::span<const double> loss, const tolerance_model& model);
+
+/// Compares `grad` (d loss / d x at `x`) with central differences of `loss`. `loss_error`
+/// bounds the absolute error of each loss evaluation and `third_bound` its third derivative
+/// along a coordinate; the step and the allowed error come from plan_central_difference, plus
+/// the gradient's own tolerance `grad_tol` at the magnitude max(|g_j|, grad_scale). At most
+/// `max_coordinates` coordinates are differenced (an even spread, always including each row's
+/// largest |g|), so the cost stays O(max_coordinates * cost of f).
+check_result check_grad_finite_difference(const scalar_function& loss, std::span<const double> x,
+                                          std::size_t classes, std::span<const double> grad,
+                                          double loss_error, double third_bound, tolerance grad_tol,
+                                          double grad_scale, std::size_t max_coordinates = 4096);
+
+}  // namespace xentcheck

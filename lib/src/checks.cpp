@@ -1,0 +1,181 @@
+/// Invariant and agreement checks returning structured findings.
+#include "xentcheck/checks.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace xentcheck {
+
+std::string location::to_string() const {
+    std::string s = "row " + std::to_string(row);
+    if (column) s += ", class " + std::to_string(*column);
+    return s;
+}
+
+namespace {
+
+constexpr double inf = std::numeric_limits<double>::infinity();
+
+/// Accumulates the outcome of one check value by value.
+class check_builder {
+  public:
+    check_builder(std::string name, tolerance used, std::size_t columns) : columns_(columns) {
+        r_.name = std::move(name);
+        r_.used = used;
+    }
+
+    /// Records one value; `ok` is the verdict, `allowed` the bound it was held to.
+    void record(std::size_t index, double expected, double actual, double allowed, bool ok) {
+        ++r_.checked;
+        const bool both_nan = std::isnan(expected) && std::isnan(actual);
+        const double abs_error = both_nan || expected == actual ? 0.0
+                                 : std::isfinite(expected) && std::isfinite(actual)
+                                     ? std::abs(actual - expected)
+                                     : inf;
+        const double rel_error =
+            abs_error == 0 ? 0.0 : (expected != 0 ? abs_error / std::abs(expected) : inf);
+        r_.max_abs_error = std::max(r_.max_abs_error, abs_error);
+        r_.max_rel_error = std::max(r_.max_rel_error, rel_error);
+        const double severity = ok ? abs_error / std::max(allowed, 1e-300) : inf;
+        location where{index / columns_,
+                       columns_ > 1 ? std::optional(index % columns_) : std::nullopt};
+        if (!r_.worst || severity > worst_severity_) {
+            worst_severity_ = severity;
+            r_.worst = where;
+        }
+        if (ok) return;
+        r_.passed = false;
+        ++r_.violations;
+        if (r_.findings.size() < check_result::max_findings) {
+            r_.findings.push_back(finding{where, expected, actual, abs_error, rel_error, allowed});
+        }
+    }
+
+    check_result take() { return std::move(r_); }
+
+  private:
+    check_result r_;
+    std::size_t columns_;
+    double worst_severity_ = -1;
+};
+
+std::size_t rows_of(std::size_t size, std::size_t columns) {
+    return columns == 0 ? 0 : size / columns;
+}
+
+}  // namespace
+
+check_result compare_values(std::string name, std::span<const double> reference,
+                            std::span<const double> actual, std::size_t columns, tolerance tol,
+                            std::span<const double> magnitude) {
+    check_builder b(std::move(name), tol, std::max<std::size_t>(columns, 1));
+    const std::size_t n = std::min(reference.size(), actual.size());
+    for (std::size_t k = 0; k < n; ++k) {
+        const double mag = magnitude.empty() ? std::abs(reference[k]) : magnitude[k];
+        b.record(k, reference[k], actual[k], tol.bound(mag),
+                 tol.accepts(reference[k], actual[k], mag));
+    }
+    auto r = b.take();
+    if (reference.size() != actual.size()) {
+        r.passed = false;
+        ++r.violations;
+        r.findings.push_back(finding{location{rows_of(n, columns), std::nullopt},
+                                     static_cast<double>(reference.size()),
+                                     static_cast<double>(actual.size()), inf, inf, 0});
+    }
+    return r;
+}
+
+check_result check_probs_in_unit_interval(std::span<const double> probs, std::size_t classes,
+                                          const tolerance_model& model) {
+    const tolerance t = model.probs();
+    check_builder b("probs_in_unit_interval", t, classes);
+    for (std::size_t k = 0; k < probs.size(); ++k) {
+        const double p = probs[k];
+        const double nearest = std::clamp(p, 0.0, 1.0);
+        const double allowed = t.bound(1.0);
+        const bool ok = !std::isnan(p) && std::abs(p - nearest) <= allowed;
+        b.record(k, std::isnan(p) ? 0.0 : nearest, p, allowed, ok);
+    }
+    return b.take();
+}
+
+check_result check_probs_sum_to_one(std::span<const double> probs, std::size_t classes,
+                                    const tolerance_model& model) {
+    const tolerance t = model.probs_row_sum();
+    check_builder b("probs_sum_to_one", t, 1);
+    for (std::size_t i = 0; i < rows_of(probs.size(), classes); ++i) {
+        double sum = 0;
+        for (std::size_t j = 0; j < classes; ++j)
+            sum += probs[i * classes + j];
+        b.record(i, 1.0, sum, t.bound(1.0), t.accepts(1.0, sum, 1.0));
+    }
+    return b.take();
+}
+
+check_result check_grad_rows_sum_to_zero(std::span<const double> grad, std::size_t classes,
+                                         const tolerance_model& model) {
+    const tolerance t = model.grad_row_sum();
+    check_builder b("grad_rows_sum_to_zero", t, 1);
+    for (std::size_t i = 0; i < rows_of(grad.size(), classes); ++i) {
+        double sum = 0;
+        bool finite = true;
+        for (std::size_t j = 0; j < classes; ++j) {
+            sum += grad[i * classes + j];
+            finite &= std::isfinite(grad[i * classes + j]);
+        }
+        // A NaN row (undefined input) has no sum to check; non-finite entries elsewhere fail.
+        if (!finite && std::isnan(sum)) continue;
+        b.record(i, 0.0, sum, t.bound(0.0), t.accepts(0.0, sum, 0.0));
+    }
+    return b.take();
+}
+
+check_result check_loss_nonnegative(std::span<const double> loss, const tolerance_model& model) {
+    const double floor = model.loss_floor();
+    check_builder b("loss_nonnegative", tolerance{-floor, 0}, 1);
+    for (std::size_t k = 0; k < loss.size(); ++k) {
+        if (std::isnan(loss[k])) continue;  // undefined input: nothing to hold it to
+        b.record(k, std::max(loss[k], 0.0), loss[k], -floor, loss[k] >= floor);
+    }
+    return b.take();
+}
+
+check_result check_grad_finite_difference(const scalar_function& loss, std::span<const double> x,
+                                          std::size_t classes, std::span<const double> grad,
+                                          double loss_error, double third_bound, tolerance grad_tol,
+                                          double grad_scale, std::size_t max_coordinates) {
+    const central_difference_plan plan = plan_central_difference(loss_error, third_bound);
+    check_builder b("grad_matches_finite_difference",
+                    tolerance{plan.error_bound + grad_tol.atol, grad_tol.rtol}, classes);
+    std::vector<long double> point(x.begin(), x.end());
+    std::vector<std::size_t> coords;
+    if (x.size() <= max_coordinates) {
+        for (std::size_t k = 0; k < x.size(); ++k)
+            coords.push_back(k);
+    } else {
+        const std::size_t stride = x.size() / max_coordinates + 1;
+        for (std::size_t k = 0; k < x.size(); k += stride)
+            coords.push_back(k);
+        for (std::size_t i = 0; i < rows_of(x.size(), classes); ++i) {
+            const auto row = grad.subspan(i * classes, classes);
+            const auto it = std::max_element(row.begin(), row.end(), [](double a, double c) {
+                return std::abs(a) < std::abs(c);
+            });
+            coords.push_back(i * classes + static_cast<std::size_t>(it - row.begin()));
+        }
+    }
+    for (const std::size_t k : coords) {
+        if (!std::isfinite(x[k]) || !std::isfinite(grad[k])) continue;  // no derivative there
+        const long double h = plan.step * std::max(1.0, std::abs(x[k]) * 0x1p-20);
+        const double fd = static_cast<double>(central_difference(loss, point, k, h));
+        const double magnitude = std::max(std::abs(grad[k]), grad_scale);
+        const double allowed = plan.error_bound + grad_tol.bound(magnitude);
+        const bool ok = std::isfinite(fd) && std::abs(fd - grad[k]) <= allowed;
+        b.record(k, fd, grad[k], allowed, ok);
+    }
+    return b.take();
+}
+
+}  // namespace xentcheck

@@ -1,0 +1,114 @@
+/// Internal row kernels shared by softmax.cpp and cross_entropy.cpp: max scan, shifted exp-sum.
+#pragma once
+
+#include <cmath>
+#include <complex>
+#include <cstddef>
+#include <limits>
+#include <span>
+
+#include "xentcheck/batch.h"
+
+namespace xentcheck::detail {
+
+/// Compensated (Neumaier) summation for real scalars; plain summation for complex ones, whose
+/// imaginary parts carry a derivative (complex step) rather than a value needing compensation.
+template <class T>
+class accumulator {
+  public:
+    void add(T x) {
+        if constexpr (is_complex_v<T>) {
+            sum_ += x;
+        } else {
+            const T t = sum_ + x;
+            if (!std::isfinite(t)) {  // inf or NaN: no low-order bits left to keep
+                sum_ = t;
+                return;
+            }
+            // Keep the low-order bits lost by the addition; the larger operand is exact in t.
+            if (std::abs(sum_) >= std::abs(x)) {
+                comp_ += (sum_ - t) + x;
+            } else {
+                comp_ += (x - t) + sum_;
+            }
+            sum_ = t;
+        }
+    }
+    T value() const {
+        if constexpr (!is_complex_v<T>) {
+            if (!std::isfinite(sum_)) return sum_;
+        }
+        return sum_ + comp_;
+    }
+
+  private:
+    T sum_{0};
+    T comp_{0};
+};
+
+/// What a scan of one row found: the shift m (largest finite entry), where it is, and whether
+/// the row is defined at all (no NaN, no +inf, at least one entry above -inf).
+template <class T>
+struct row_scan {
+    T max{0};
+    std::size_t argmax = 0;
+    bool defined = false;
+};
+
+template <class T>
+row_scan<T> scan_row(std::span<const T> row) {
+    using R = real_t<T>;
+    row_scan<T> s;
+    R best = -std::numeric_limits<R>::infinity();
+    for (std::size_t j = 0; j < row.size(); ++j) {
+        const R v = re(row[j]);
+        if (std::isnan(v) || v == std::numeric_limits<R>::infinity()) return row_scan<T>{};
+        if (v > best) {
+            best = v;
+            s.argmax = j;
+        }
+    }
+    if (best == -std::numeric_limits<R>::infinity()) return row_scan<T>{};
+    s.max = row[s.argmax];
+    s.defined = true;
+    return s;
+}
+
+/// Shifted exponentials of a row: e_j = exp(z_j - m) (exactly 0 for z_j = -inf), written to
+/// `e` when it is not empty. Returns the total S and, in `others`, the sum without entry
+/// `excluded` (computed directly, not as S - e_excluded, so 1 - p_excluded = others / S keeps
+/// full relative accuracy when p_excluded is close to 1).
+template <class T>
+T shifted_exp_sum(std::span<const T> row, const T& m, std::span<T> e, std::size_t excluded,
+                  T& others) {
+    using R = real_t<T>;
+    accumulator<T> rest;
+    T excluded_value{0};
+    for (std::size_t j = 0; j < row.size(); ++j) {
+        T ej{0};
+        if (re(row[j]) != -std::numeric_limits<R>::infinity()) ej = std::exp(row[j] - m);
+        if (!e.empty()) e[j] = ej;
+        if (j == excluded) {
+            excluded_value = ej;
+        } else {
+            rest.add(ej);
+        }
+    }
+    others = rest.value();
+    return others + excluded_value;
+}
+
+/// Throws input_error(field) unless a span has the size the shape demands.
+inline void require_size(const char* field, std::size_t have, std::size_t want) {
+    if (have != want) {
+        throw input_error(field, std::string(field) + " has " + std::to_string(have) +
+                                     " elements, expected " + std::to_string(want));
+    }
+}
+
+template <class T>
+T quiet_nan() {
+    return T(std::numeric_limits<real_t<T>>::quiet_NaN());
+}
+
+}  // namespace xentcheck::detail

@@ -1,0 +1,117 @@
+/// The tolerance model: every bound the checks use, derived in one place.
+#include "xentcheck/tolerance.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "row_kernel.h"
+
+namespace xentcheck {
+
+bool tolerance::accepts(double expected, double actual) const noexcept {
+    return accepts(expected, actual, std::abs(expected));
+}
+
+bool tolerance::accepts(double expected, double actual, double magnitude) const noexcept {
+    if (std::isnan(expected)) return std::isnan(actual);
+    if (std::isinf(expected)) return actual == expected;
+    if (!std::isfinite(actual)) return false;
+    return std::abs(actual - expected) <= bound(magnitude);
+}
+
+problem_scale measure_problem(double unit_roundoff, std::span<const double> logits,
+                              std::size_t classes, const target_view& target,
+                              const cross_entropy_options& options) {
+    const batch_shape shape = make_shape(logits.size(), classes);
+    const target_mass masses = effective_target_mass(shape, target, options);
+    problem_scale s;
+    s.unit_roundoff = unit_roundoff;
+    s.rows = shape.rows;
+    s.classes = classes;
+    for (const double z : logits) {
+        if (std::isfinite(z)) s.max_abs_logit = std::max(s.max_abs_logit, std::abs(z));
+    }
+    // |a_i|_1: equal to A_i unless a probability target or a weight is negative.
+    std::vector<double> abs_mass(shape.rows, 0.0);
+    const double eps = options.label_smoothing;
+    for (std::size_t i = 0; i < shape.rows; ++i) {
+        if (target.form() == target_view::kind::index) {
+            abs_mass[i] = std::abs(masses.row_mass[i]);
+            if (!options.weight.empty()) {
+                for (const double w : options.weight)
+                    s.mixed_sign_targets |= w < 0;
+            }
+            continue;
+        }
+        for (std::size_t j = 0; j < classes; ++j) {
+            const double w = options.weight.empty() ? 1.0 : options.weight[j];
+            const double a =
+                w * ((1 - eps) * target.probs()[i * classes + j] + eps / double(classes));
+            s.mixed_sign_targets |= a < 0;
+            abs_mass[i] += std::abs(a);
+        }
+    }
+    const double mean_scale = options.reduction == reduction::mean && masses.mean_divisor != 0
+                                  ? 1.0 / std::abs(masses.mean_divisor)
+                                  : 1.0;
+    double total = 0, largest = 0;
+    for (const double m : abs_mass) {
+        total += m;
+        largest = std::max(largest, m);
+    }
+    // For reduction none each row is its own loss: its scale is at most the largest row's.
+    s.loss_scale = options.reduction == reduction::none ? largest : total * mean_scale;
+    s.grad_scale = largest * mean_scale;
+    if (!std::isfinite(s.loss_scale)) s.loss_scale = 0;
+    if (!std::isfinite(s.grad_scale)) s.grad_scale = 0;
+    return s;
+}
+
+double tolerance_model::logit_range() const noexcept {
+    return 2 * scale_.max_abs_logit + std::log(static_cast<double>(scale_.classes)) + 1;
+}
+
+tolerance tolerance_model::probs() const noexcept {
+    const double u = scale_.unit_roundoff;
+    const double c = static_cast<double>(scale_.classes);
+    return tolerance{safety * u * u, safety * u * (logit_range() + c + 2)};
+}
+
+tolerance tolerance_model::loss() const noexcept {
+    const double u = scale_.unit_roundoff;
+    const double c = static_cast<double>(scale_.classes);
+    const double n = static_cast<double>(scale_.rows);
+    // Terms of mixed sign may cancel: the summation error is then relative to sum |terms|
+    // (<= R * loss_scale), not to |L|.
+    const double mixed = scale_.mixed_sign_targets ? (c + n) : 0;
+    return tolerance{safety * u * logit_range() * scale_.loss_scale * (1 + mixed),
+                     safety * u * (c + n + 2)};
+}
+
+tolerance tolerance_model::grad() const noexcept {
+    const double u = scale_.unit_roundoff;
+    const double c = static_cast<double>(scale_.classes);
+    const double n = static_cast<double>(scale_.rows);
+    return tolerance{safety * u * u * scale_.grad_scale, safety * u * (logit_range() + c + n + 4)};
+}
+
+tolerance tolerance_model::probs_row_sum() const noexcept {
+    const tolerance p = probs();
+    return tolerance{p.rtol + static_cast<double>(scale_.classes) * p.atol, 0};
+}
+
+tolerance tolerance_model::grad_row_sum() const noexcept {
+    const tolerance g = grad();
+    return tolerance{2 * g.rtol * scale_.grad_scale + static_cast<double>(scale_.classes) * g.atol,
+                     0};
+}
+
+central_difference_plan plan_central_difference(double loss_error, double third_bound) noexcept {
+    // error(h) = third_bound h^2 / 6 + loss_error / h, minimal at h = cbrt(3 loss_error / third).
+    const double e = std::max(loss_error, 1e-300);
+    const double t = std::max(third_bound, 1e-300);
+    const double h = std::cbrt(3 * e / t);
+    return central_difference_plan{h, tolerance_model::safety * (t * h * h / 6 + e / h)};
+}
+
+}  // namespace xentcheck
