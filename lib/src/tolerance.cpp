@@ -67,6 +67,37 @@ problem_scale measure_problem(double unit_roundoff, std::span<const double> logi
     return s;
 }
 
+std::vector<double> grad_magnitudes(std::span<const double> probs, std::size_t classes,
+                                    const target_view& target,
+                                    const cross_entropy_options& options) {
+    const batch_shape shape = make_shape(probs.size(), classes);
+    const target_mass masses = effective_target_mass(shape, target, options);
+    const double scale = options.reduction == reduction::mean ? 1.0 / masses.mean_divisor : 1.0;
+    const double eps = options.label_smoothing;
+    const double c = static_cast<double>(classes);
+    std::vector<double> out(shape.size());
+    for (std::size_t i = 0; i < shape.rows; ++i) {
+        const bool index_form = target.form() == target_view::kind::index;
+        const std::int64_t t = index_form ? target.class_indices()[i] : 0;
+        const bool ignored = index_form && t == options.ignore_index;
+        for (std::size_t j = 0; j < classes; ++j) {
+            const double w = options.weight.empty() ? 1.0 : options.weight[j];
+            double a = 0;
+            if (ignored) {
+                a = 0;
+            } else if (index_form) {
+                a = w * ((static_cast<std::size_t>(t) == j ? 1 - eps : 0.0) + eps / c);
+            } else {
+                a = w * ((1 - eps) * target.probs()[i * classes + j] + eps / c);
+            }
+            out[i * classes + j] =
+                std::abs(scale) *
+                (std::abs(masses.row_mass[i] * probs[i * classes + j]) + std::abs(a));
+        }
+    }
+    return out;
+}
+
 double tolerance_model::logit_range() const noexcept {
     return 2 * scale_.max_abs_logit + std::log(static_cast<double>(scale_.classes)) + 1;
 }

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <span>
+#include <vector>
 
 #include "xentcheck/cross_entropy.h"
 
@@ -39,6 +40,13 @@ struct problem_scale {
 problem_scale measure_problem(double unit_roundoff, std::span<const double> logits,
                               std::size_t classes, const target_view& target,
                               const cross_entropy_options& options);
+
+/// The natural magnitude of each gradient entry, s (A_i p_ij + |a_ij|): the size of the two
+/// terms whose difference the entry is. `probs` (N x C) are the reference probabilities; the
+/// targets and options are validated like cross_entropy does. NaN probabilities give NaN.
+std::vector<double> grad_magnitudes(std::span<const double> probs, std::size_t classes,
+                                    const target_view& target,
+                                    const cross_entropy_options& options);
 
 /// The tolerance model. Every bound is safety * u * (a count of rounding errors), where the
 /// count follows from a first-order error analysis of any reasonable implementation (max- or
