@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-python configure build demo test test-long bench format clean
+.PHONY: all deps deps-python deps-test configure build demo test test-long bench format clean
 
 all: build
 
@@ -12,6 +12,9 @@ deps:
 
 deps-python:
 	@sh scripts/install-deps.sh --python
+
+deps-test:
+	@sh scripts/install-deps.sh --test
 
 configure: deps
 	@cmake --preset release -B $(BUILD_DIR) $(CMAKE_FLAGS) >/dev/null
@@ -24,7 +27,7 @@ demo: build
 	@echo '$$ build/bin/xentcheck eval fixtures/worked_example.json'
 	@$(BUILD_DIR)/bin/xentcheck eval fixtures/worked_example.json
 
-test: build
+test: deps-test build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 # Properties with many more cases than CI runs (see docs/properties.md).

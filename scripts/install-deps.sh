@@ -3,9 +3,13 @@
 set -eu
 packages="g++ cmake make libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev \
 nlohmann-json3-dev libfmt-dev libcli11-dev libmpfr-dev libgmp-dev"
-if [ "${1:-}" = "--python" ]; then
-    packages="python3 python3-numpy python3-torch"
-fi
+# The test suite also runs the Python example implementations and the PyTorch differential
+# test; `make demo` needs only the build packages.
+python_packages="python3 python3-numpy python3-torch"
+case "${1:-}" in
+    --python) packages="$python_packages" ;;
+    --test) packages="$packages $python_packages" ;;
+esac
 missing=""
 for p in $packages; do
     status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
