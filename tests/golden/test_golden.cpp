@@ -3,6 +3,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -15,7 +16,9 @@ namespace {
 using xentcheck::golden::golden_case;
 using xentcheck::golden::golden_comparison;
 
-/// The golden file, read once. A read error leaves the list empty; GoldenFile.Loads reports it.
+/// The golden file, read once: the environment variable XENTCHECK_GOLDEN_FILE, when set, names
+/// another file of PyTorch values to check (e.g. cases written by differential.py --write).
+/// A read error leaves the list empty; GoldenFile.Loads reports it.
 struct golden_file {
     std::vector<golden_case> cases;
     std::string error;
@@ -25,7 +28,9 @@ const golden_file& golden() {
     static const golden_file file = [] {
         golden_file f;
         try {
-            f.cases = xentcheck::golden::load_golden_file(XENTCHECK_GOLDEN_FILE);
+            const char* override_path = std::getenv("XENTCHECK_GOLDEN_FILE");
+            f.cases = xentcheck::golden::load_golden_file(
+                override_path != nullptr ? override_path : XENTCHECK_GOLDEN_FILE);
         } catch (const std::exception& e) {
             f.error = e.what();
         }
