@@ -1,0 +1,89 @@
+/// xentcheck/check/process_client.h: an external implementation behind a long-lived process.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "xentcheck/check/protocol.h"
+#include "xentcheck/check/subprocess.h"
+
+namespace xentcheck::check {
+
+/// Limits of a process_client.
+struct client_options {
+    /// Longest wait for one response (and for write progress) once the process has answered.
+    std::chrono::milliseconds request_timeout{10000};
+    /// Longest wait for the first response after a (re)start: interpreter start-up and imports
+    /// (PyTorch takes seconds) count against it.
+    std::chrono::milliseconds startup_timeout{60000};
+    /// How long a process that closed its stdout may take to exit before it is killed, and the
+    /// grace period of shutdown().
+    std::chrono::milliseconds exit_grace{1000};
+    /// Longest accepted response line, in bytes.
+    std::size_t max_line_bytes = std::size_t(1) << 28;
+};
+
+/// What evaluate_batch does with the rest of a batch after a fault that needed a restart.
+enum class batch_policy {
+    continue_after_fault,  ///< restart and send the remaining requests again
+    stop_at_first_fault,   ///< mark the remaining requests `skipped`
+};
+
+/// Runs `command` through /bin/sh -c (started on the first request) and evaluates requests
+/// with the JSON-lines protocol. Every failure becomes a fault in the outcome, never an
+/// exception or a hang: after a fault that leaves the stream untrusted (requires_restart) the
+/// process group is killed, and the next request starts a fresh process. Ids are assigned by
+/// the client (1, 2, ... over its lifetime). Not thread-safe.
+class process_client {
+  public:
+    /// A client for `command`; nothing is started yet.
+    explicit process_client(std::string command, client_options options = {});
+    /// Shuts the process down (shutdown()).
+    ~process_client();
+    process_client(const process_client&) = delete;
+    process_client& operator=(const process_client&) = delete;
+
+    /// Sends one request and reads its response.
+    outcome evaluate(const request& r);
+    /// Pipelines `requests`: writes them all (while draining answers, so a large batch cannot
+    /// deadlock on full pipes), then reads one response per request in order. A fault that
+    /// requires a restart is charged to the request whose response was due; the process is
+    /// restarted and, under continue_after_fault, the later requests are sent again.
+    std::vector<outcome> evaluate_batch(std::span<const request> requests,
+                                        batch_policy policy = batch_policy::continue_after_fault);
+
+    /// Kills the current process (if any); the next request starts a fresh one.
+    void restart();
+    /// Clean shutdown: closes the process's stdin, waits up to exit_grace, then kills it.
+    /// Returns how it ended (running if none was alive).
+    exit_status shutdown();
+
+    /// How many processes were started so far (1 + restarts, once the first request was sent).
+    std::size_t starts() const noexcept { return starts_; }
+    /// The process's pid, or -1 when none is running.
+    pid_t pid() const noexcept { return process_.pid(); }
+    /// The command line.
+    const std::string& command() const noexcept { return command_; }
+    /// The limits in force.
+    const client_options& options() const noexcept { return options_; }
+
+  private:
+    bool ensure_started(fault& failure);
+    fault transport_fault(io_result result, std::string_view line);
+    std::chrono::milliseconds current_timeout() const noexcept;
+
+    std::string command_;
+    client_options options_;
+    subprocess process_;
+    std::size_t starts_ = 0;
+    std::size_t answered_ = 0;  // responses read from the current process
+    std::int64_t next_id_ = 1;
+    std::string out_buffer_;
+    std::string line_;
+};
+
+}  // namespace xentcheck::check

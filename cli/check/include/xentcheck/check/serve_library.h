@@ -1,0 +1,30 @@
+/// xentcheck/check/serve_library.h: a shared library behind the JSON-lines protocol.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace xentcheck::check {
+
+/// The serving mode behind `xentcheck check --lib PATH`: loads the library at `path`
+/// (dlopen, RTLD_NOW), checks that it exports xentcheck_abi_version, xentcheck_cross_entropy_f32
+/// and xentcheck_cross_entropy_f64 and reports ABI version 1, then answers protocol requests
+/// read from stdin on stdout until stdin ends. The library's own writes to stdout are diverted
+/// to stderr so they cannot corrupt the protocol stream. A crash inside the library ends this
+/// process only; the client classifies it. Returns the exit code: 0 at the end of input, 2 when
+/// the library cannot be loaded, lacks symbols (all missing ones are named on stderr) or has
+/// another ABI version, 1 on an I/O error.
+int serve_library(const char* path);
+
+/// The /bin/sh command line that runs `executable subcommand library` (each word quoted), for
+/// a process_client.
+std::string serve_library_command(std::string_view executable, std::string_view library,
+                                  std::string_view subcommand = "serve-lib");
+
+/// The absolute path of the running executable (from /proc/self/exe), or "" when unknown.
+std::string current_executable_path();
+
+/// `text` as one /bin/sh word: single-quoted, with embedded quotes as '\''.
+std::string shell_quote(std::string_view text);
+
+}  // namespace xentcheck::check

@@ -1,0 +1,366 @@
+/// The protocol codec: request and response lines, both directions, without iostreams.
+#include "xentcheck/check/protocol.h"
+
+#include <charconv>
+#include <cmath>
+#include <stdexcept>
+
+#include "json_cursor.h"
+#include "xentcheck/check/json_numbers.h"
+
+namespace xentcheck::check {
+
+using detail::decode_error;
+using detail::json_cursor;
+using detail::numeric_value;
+
+std::string_view to_string(dtype type) noexcept {
+    return type == dtype::float32 ? "float32" : "float64";
+}
+
+std::optional<dtype> parse_dtype(std::string_view name) noexcept {
+    if (name == "float32") return dtype::float32;
+    if (name == "float64") return dtype::float64;
+    return std::nullopt;
+}
+
+target_view request::target() const {
+    return target_form == target_view::kind::index ? target_view::indices(target_indices)
+                                                   : target_view::probabilities(target_probs);
+}
+
+cross_entropy_options request::options() const {
+    cross_entropy_options o;
+    o.weight = weight;
+    if (ignore_index) o.ignore_index = *ignore_index;
+    if (label_smoothing) o.label_smoothing = *label_smoothing;
+    o.reduction = reduction;
+    return o;
+}
+
+namespace {
+
+void append_integer(std::string& out, std::int64_t v) {
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, r.ptr);
+}
+
+void append_array(std::string& out, const double* values, std::size_t count) {
+    out += '[';
+    for (std::size_t j = 0; j < count; ++j) {
+        if (j != 0) out += ',';
+        append_json_number(out, values[j]);
+    }
+    out += ']';
+}
+
+void append_matrix(std::string& out, const std::vector<double>& values, std::size_t rows,
+                   std::size_t cols) {
+    out += '[';
+    for (std::size_t i = 0; i < rows; ++i) {
+        if (i != 0) out += ',';
+        append_array(out, values.data() + i * cols, cols);
+    }
+    out += ']';
+}
+
+void require(bool ok, const std::string& message) {
+    if (!ok) throw std::invalid_argument("request: " + message);
+}
+
+void require_float32(const std::vector<double>& values, const char* field) {
+    for (std::size_t k = 0; k < values.size(); ++k) {
+        require(is_float32_exact(values[k]),
+                std::string(field) + "[" + std::to_string(k) +
+                    "] is not exactly representable in float32 (round inputs of float32 "
+                    "requests before sending)");
+    }
+}
+
+std::string count_text(std::size_t n, const char* noun) {
+    return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
+/// Throws wrong_shape unless `v` is `rows` rows of `cols` numbers.
+void require_matrix(const numeric_value& v, std::string_view field, std::size_t rows,
+                    std::size_t cols) {
+    const std::string f(field);
+    if (v.rank != 2) {
+        throw decode_error(fault_kind::wrong_shape,
+                           f + ": expected " + count_text(rows, "row") + " of " +
+                               count_text(cols, "number") + ", found " +
+                               (v.rank == 0 ? std::string("a number")
+                                            : "a flat array of " + count_text(v.rows, "value")));
+    }
+    if (v.ragged_row != SIZE_MAX) {
+        throw decode_error(fault_kind::wrong_shape, f + ": ragged rows: row 0 has " +
+                                                        count_text(v.cols, "value") + ", row " +
+                                                        std::to_string(v.ragged_row) + " has " +
+                                                        std::to_string(v.ragged_length));
+    }
+    if (v.rows != rows || v.cols != cols) {
+        throw decode_error(fault_kind::wrong_shape, f + ": expected " + std::to_string(rows) +
+                                                        " x " + std::to_string(cols) + ", found " +
+                                                        std::to_string(v.rows) + " x " +
+                                                        std::to_string(v.cols));
+    }
+}
+
+}  // namespace
+
+void validate_request(const request& r) {
+    require(r.rows >= 1 && r.classes >= 1, "rows and classes must be at least 1");
+    const std::size_t n = r.rows * r.classes;
+    require(r.logits.size() == n, "logits must hold rows * classes values");
+    if (r.target_form == target_view::kind::index) {
+        require(r.target_indices.size() == r.rows, "target_indices must hold rows values");
+    } else {
+        require(r.target_probs.size() == n, "target_probs must hold rows * classes values");
+    }
+    require(r.weight.empty() || r.weight.size() == r.classes, "weight must hold classes values");
+    if (r.dtype == dtype::float32) {
+        require_float32(r.logits, "logits");
+        require_float32(r.target_probs, "target_probs");
+        require_float32(r.weight, "weight");
+    }
+}
+
+void encode_request(const request& r, std::int64_t id, std::string& out) {
+    validate_request(r);
+    out += "{\"id\":";
+    append_integer(out, id);
+    out += ",\"dtype\":\"";
+    out += to_string(r.dtype);
+    out += "\",\"logits\":";
+    append_matrix(out, r.logits, r.rows, r.classes);
+    out += ",\"target\":";
+    if (r.target_form == target_view::kind::index) {
+        out += '[';
+        for (std::size_t i = 0; i < r.rows; ++i) {
+            if (i != 0) out += ',';
+            append_integer(out, r.target_indices[i]);
+        }
+        out += ']';
+    } else {
+        append_matrix(out, r.target_probs, r.rows, r.classes);
+    }
+    out += ",\"reduction\":\"";
+    out += xentcheck::to_string(r.reduction);
+    out += '"';
+    if (!r.weight.empty()) {
+        out += ",\"weight\":";
+        append_array(out, r.weight.data(), r.weight.size());
+    }
+    if (r.ignore_index) {
+        out += ",\"ignore_index\":";
+        append_integer(out, *r.ignore_index);
+    }
+    if (r.label_smoothing) {
+        out += ",\"label_smoothing\":";
+        append_json_number(out, *r.label_smoothing);
+    }
+    out += "}\n";
+}
+
+decoded_request decode_request(std::string_view line) {
+    decoded_request d;
+    request& r = d.value;
+    try {
+        json_cursor in(line);
+        numeric_value logits, target, weight;
+        bool has_logits = false, has_target = false, has_dtype = false, has_reduction = false;
+        std::string text;
+        in.read_object([&](std::string_view key) {
+            if (key == "id") {
+                d.id = in.read_integer("id");
+            } else if (key == "dtype") {
+                in.read_string(text);
+                const auto t = parse_dtype(text);
+                if (!t)
+                    throw decode_error(fault_kind::bad_value, "dtype: unknown \"" + text + "\"");
+                r.dtype = *t;
+                has_dtype = true;
+            } else if (key == "logits") {
+                in.read_numeric(logits, "logits");
+                has_logits = true;
+            } else if (key == "target") {
+                in.read_numeric(target, "target");
+                has_target = true;
+            } else if (key == "weight") {
+                in.read_numeric(weight, "weight");
+                if (weight.rank != 1)
+                    throw decode_error(fault_kind::wrong_shape, "weight: not 1-D");
+                r.weight = weight.values;
+            } else if (key == "reduction") {
+                in.read_string(text);
+                try {
+                    r.reduction = parse_reduction(text);
+                } catch (const input_error& e) {
+                    throw decode_error(fault_kind::bad_value, e.what());
+                }
+                has_reduction = true;
+            } else if (key == "ignore_index") {
+                r.ignore_index = in.read_integer("ignore_index");
+            } else if (key == "label_smoothing") {
+                r.label_smoothing = in.read_number("label_smoothing");
+            } else {
+                in.skip_value();
+            }
+        });
+        in.expect_end();
+        for (const auto& [present, name] :
+             {std::pair{d.id.has_value(), "id"}, std::pair{has_dtype, "dtype"},
+              std::pair{has_logits, "logits"}, std::pair{has_target, "target"},
+              std::pair{has_reduction, "reduction"}}) {
+            if (!present)
+                throw decode_error(fault_kind::missing_field, std::string(name) + ": missing");
+        }
+        if (logits.rank != 2 || logits.rows == 0 || logits.cols == 0) {
+            throw decode_error(fault_kind::wrong_shape, "logits: expected a non-empty 2-D array");
+        }
+        require_matrix(logits, "logits", logits.rows, logits.cols);
+        r.rows = logits.rows;
+        r.classes = logits.cols;
+        r.logits = std::move(logits.values);
+        if (target.rank == 1) {
+            if (target.rows != r.rows) {
+                throw decode_error(fault_kind::wrong_shape,
+                                   "target: " + count_text(target.rows, "index") + " for " +
+                                       count_text(r.rows, "row"));
+            }
+            r.target_form = target_view::kind::index;
+            for (const double t : target.values) {
+                if (!(std::floor(t) == t && std::abs(t) < 0x1p62)) {
+                    throw decode_error(fault_kind::bad_value,
+                                       "target: class indices must be integers");
+                }
+                r.target_indices.push_back(static_cast<std::int64_t>(t));
+            }
+        } else {
+            require_matrix(target, "target", r.rows, r.classes);
+            r.target_form = target_view::kind::probability;
+            r.target_probs = std::move(target.values);
+        }
+        if (!r.weight.empty() && r.weight.size() != r.classes) {
+            throw decode_error(fault_kind::wrong_shape,
+                               "weight: " + count_text(r.weight.size(), "value") + " for " +
+                                   count_text(r.classes, "class"));
+        }
+    } catch (const decode_error& e) {
+        d.error = e.what();
+    }
+    return d;
+}
+
+outcome decode_response(std::string_view line, std::int64_t expected_id,
+                        const response_shape& shape) {
+    outcome result;
+    fault& f = result.fault;
+    try {
+        json_cursor in(line);
+        numeric_value probs, loss, grad;
+        const std::size_t n = shape.rows * shape.classes;
+        probs.values.reserve(n);
+        grad.values.reserve(n);
+        bool has_probs = false, has_loss = false, has_grad = false, has_error = false;
+        std::optional<std::int64_t> id;
+        std::string error_text;
+        in.read_object([&](std::string_view key) {
+            if (key == "id") {
+                id = in.read_integer("id");
+            } else if (key == "probs") {
+                in.read_numeric(probs, "probs");
+                has_probs = true;
+            } else if (key == "loss") {
+                in.read_numeric(loss, "loss");
+                has_loss = true;
+            } else if (key == "grad") {
+                in.read_numeric(grad, "grad");
+                has_grad = true;
+            } else if (key == "error") {
+                has_error = true;
+                if (in.peek() == '"') {
+                    in.read_string(error_text);
+                } else {
+                    in.skip_value();
+                    error_text = "(a non-string error value)";
+                }
+            } else {
+                in.skip_value();
+            }
+        });
+        in.expect_end();
+        if (!id) throw decode_error(fault_kind::missing_field, "id: missing");
+        if (*id != expected_id) {
+            throw decode_error(fault_kind::wrong_id, "expected id " + std::to_string(expected_id) +
+                                                         ", found " + std::to_string(*id));
+        }
+        if (has_error) throw decode_error(fault_kind::error_response, error_text);
+        std::string missing;
+        for (const auto& [present, name] :
+             {std::pair{has_probs, "probs"}, std::pair{has_loss, "loss"},
+              std::pair{has_grad, "grad"}}) {
+            if (!present) missing += missing.empty() ? name : std::string(", ") + name;
+        }
+        if (!missing.empty()) throw decode_error(fault_kind::missing_field, missing + ": missing");
+        require_matrix(probs, "probs", shape.rows, shape.classes);
+        require_matrix(grad, "grad", shape.rows, shape.classes);
+        if (shape.reduction == reduction::none) {
+            if (loss.rank != 1 || loss.rows != shape.rows) {
+                throw decode_error(
+                    fault_kind::wrong_shape,
+                    "loss: reduction none needs an array of " + count_text(shape.rows, "value") +
+                        ", found " +
+                        (loss.rank == 0   ? std::string("a number")
+                         : loss.rank == 1 ? "an array of " + count_text(loss.rows, "value")
+                                          : std::string("a 2-D array")));
+            }
+        } else if (loss.rank != 0) {
+            throw decode_error(fault_kind::wrong_shape,
+                               "loss: reduction " + std::string(to_string(shape.reduction)) +
+                                   " needs a single number, found an array");
+        }
+        result.values.probs = std::move(probs.values);
+        result.values.loss = std::move(loss.values);
+        result.values.grad = std::move(grad.values);
+    } catch (const decode_error& e) {
+        f.kind = e.kind();
+        f.message = e.what();
+        f.raw = truncate_raw(line);
+        result.values = {};
+    }
+    return result;
+}
+
+void encode_response(std::int64_t id, const response_values& values, const response_shape& shape,
+                     std::string& out) {
+    out += "{\"id\":";
+    append_integer(out, id);
+    out += ",\"probs\":";
+    append_matrix(out, values.probs, shape.rows, shape.classes);
+    out += ",\"loss\":";
+    if (shape.reduction == reduction::none) {
+        append_array(out, values.loss.data(), shape.rows);
+    } else {
+        append_json_number(out, values.loss.at(0));
+    }
+    out += ",\"grad\":";
+    append_matrix(out, values.grad, shape.rows, shape.classes);
+    out += "}\n";
+}
+
+void encode_error_response(std::optional<std::int64_t> id, std::string_view message,
+                           std::string& out) {
+    out += "{\"id\":";
+    if (id) {
+        append_integer(out, *id);
+    } else {
+        out += "null";
+    }
+    out += ",\"error\":";
+    append_json_string(out, message);
+    out += "}\n";
+}
+
+}  // namespace xentcheck::check

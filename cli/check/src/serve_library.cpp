@@ -1,0 +1,223 @@
+/// serve-lib: a shared library implementing xentcheck_abi.h, spoken to through the protocol.
+#include "xentcheck/check/serve_library.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "xentcheck/check/protocol.h"
+#include "xentcheck_abi.h"
+
+namespace xentcheck::check {
+
+namespace {
+
+void say(const std::string& message) {
+    const std::string line = "xentcheck serve-lib: " + message + "\n";
+    std::fputs(line.c_str(), stderr);
+    std::fflush(stderr);
+}
+
+/// The entry points of a loaded library.
+struct library_api {
+    xentcheck_abi_version_fn version = nullptr;
+    xentcheck_cross_entropy_f32_fn f32 = nullptr;
+    xentcheck_cross_entropy_f64_fn f64 = nullptr;
+};
+
+bool write_all(int fd, const std::string& data) {
+    std::size_t done = 0;
+    while (done < data.size()) {
+        const ssize_t n = write(fd, data.data() + done, data.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        done += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+std::vector<float> narrow(const std::vector<double>& v) {
+    return std::vector<float>(v.begin(), v.end());
+}
+
+/// Runs one request through the library; returns "" and fills `values`, or the error text.
+std::string call_library(const library_api& api, const request& r, response_values& values) {
+    const std::size_t n = r.rows * r.classes;
+    const bool index = r.target_form == target_view::kind::index;
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    // Outputs start as NaN: an entry the library leaves unwritten shows up as a wrong value.
+    values.probs.assign(n, nan);
+    values.grad.assign(n, nan);
+    values.loss.assign(r.loss_count(), nan);
+    char error[1024] = {0};
+    int rc = 0;
+    const auto rows = static_cast<int64_t>(r.rows), classes = static_cast<int64_t>(r.classes);
+    const int64_t ignore = r.ignore_index.value_or(-100);
+    const double smoothing = r.label_smoothing.value_or(0.0);
+    const auto reduction =
+        static_cast<int32_t>(r.reduction == reduction::none   ? XENTCHECK_REDUCTION_NONE
+                             : r.reduction == reduction::mean ? XENTCHECK_REDUCTION_MEAN
+                                                              : XENTCHECK_REDUCTION_SUM);
+    const int32_t kind = index ? XENTCHECK_TARGET_INDEX : XENTCHECK_TARGET_PROBS;
+    if (r.dtype == dtype::float64) {
+        const xentcheck_problem_f64 p{rows,
+                                      classes,
+                                      r.logits.data(),
+                                      kind,
+                                      index ? r.target_indices.data() : nullptr,
+                                      index ? nullptr : r.target_probs.data(),
+                                      r.weight.empty() ? nullptr : r.weight.data(),
+                                      ignore,
+                                      smoothing,
+                                      reduction};
+        const xentcheck_outputs_f64 out{values.probs.data(), values.loss.data(),
+                                        values.grad.data()};
+        rc = api.f64(&p, &out, error, sizeof error);
+    } else {
+        const std::vector<float> logits = narrow(r.logits), probs = narrow(r.target_probs),
+                                 weight = narrow(r.weight);
+        std::vector<float> o_probs(n, NAN), o_grad(n, NAN), o_loss(r.loss_count(), NAN);
+        const xentcheck_problem_f32 p{rows,
+                                      classes,
+                                      logits.data(),
+                                      kind,
+                                      index ? r.target_indices.data() : nullptr,
+                                      index ? nullptr : probs.data(),
+                                      weight.empty() ? nullptr : weight.data(),
+                                      ignore,
+                                      smoothing,
+                                      reduction};
+        const xentcheck_outputs_f32 out{o_probs.data(), o_loss.data(), o_grad.data()};
+        rc = api.f32(&p, &out, error, sizeof error);
+        values.probs.assign(o_probs.begin(), o_probs.end());
+        values.grad.assign(o_grad.begin(), o_grad.end());
+        values.loss.assign(o_loss.begin(), o_loss.end());
+    }
+    if (rc == 0) return "";
+    error[sizeof error - 1] = '\0';
+    return error[0] != '\0' ? std::string(error)
+                            : "the library returned " + std::to_string(rc) + " without a message";
+}
+
+/// dlopen's argument: a bare file name that exists here means this file, not a search.
+std::string load_path(const char* path) {
+    std::string p(path);
+    struct stat st {};
+    if (p.find('/') == std::string::npos && stat(p.c_str(), &st) == 0) p = "./" + p;
+    return p;
+}
+
+}  // namespace
+
+int serve_library(const char* path) {
+    // The protocol stream gets a private descriptor; fd 1 becomes stderr, so printf debugging
+    // in the library (or its constructors) cannot corrupt the responses.
+    std::signal(SIGPIPE, SIG_IGN);
+    std::fflush(stdout);
+    const int out_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+    if (out_fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+        say("cannot set up stdout");
+        return 1;
+    }
+    void* handle = dlopen(load_path(path).c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (handle == nullptr) {
+        const char* why = dlerror();
+        say(std::string("cannot load ") + path + ": " + (why ? why : "unknown error"));
+        return 2;
+    }
+    library_api api;
+    std::string missing;
+    const auto find = [&](const char* name) {
+        void* sym = dlsym(handle, name);
+        if (sym == nullptr) missing += missing.empty() ? name : std::string(", ") + name;
+        return sym;
+    };
+    api.version = reinterpret_cast<xentcheck_abi_version_fn>(find("xentcheck_abi_version"));
+    api.f32 = reinterpret_cast<xentcheck_cross_entropy_f32_fn>(find("xentcheck_cross_entropy_f32"));
+    api.f64 = reinterpret_cast<xentcheck_cross_entropy_f64_fn>(find("xentcheck_cross_entropy_f64"));
+    if (!missing.empty()) {
+        say(std::string(path) + " does not export the xentcheck ABI: missing " + missing +
+            " (see docs/abi.md; declare them with xentcheck_abi.h)");
+        return 2;
+    }
+    if (const int v = api.version(); v != XENTCHECK_ABI_VERSION) {
+        say(std::string(path) + " implements xentcheck ABI version " + std::to_string(v) +
+            "; this xentcheck speaks version " + std::to_string(XENTCHECK_ABI_VERSION));
+        return 2;
+    }
+    std::string buffer, out;
+    response_values values;
+    std::size_t scanned = 0;
+    bool eof = false;
+    while (true) {
+        const std::size_t nl = buffer.find('\n', scanned);
+        if (nl == std::string::npos && !eof) {
+            scanned = buffer.size();
+            char chunk[1 << 16];
+            const ssize_t n = read(STDIN_FILENO, chunk, sizeof chunk);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) {
+                say("cannot read stdin");
+                return 1;
+            }
+            if (n == 0) eof = true;
+            buffer.append(chunk, static_cast<std::size_t>(n));
+            continue;
+        }
+        if (nl == std::string::npos && buffer.empty()) return 0;  // end of input
+        const std::size_t end = nl == std::string::npos ? buffer.size() : nl;
+        const std::string_view line(buffer.data(), end);
+        out.clear();
+        if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
+            // blank line: nothing to answer
+        } else if (decoded_request d = decode_request(line); !d.error.empty()) {
+            encode_error_response(d.id, "bad request: " + d.error, out);
+        } else if (std::string error = call_library(api, d.value, values); !error.empty()) {
+            encode_error_response(d.id, error, out);
+        } else {
+            encode_response(*d.id, values, response_shape::of(d.value), out);
+        }
+        buffer.erase(0, nl == std::string::npos ? buffer.size() : nl + 1);
+        scanned = 0;
+        if (!out.empty() && !write_all(out_fd, out)) {
+            say("cannot write the response (the client is gone)");
+            return 1;
+        }
+    }
+}
+
+std::string shell_quote(std::string_view text) {
+    std::string q = "'";
+    for (const char c : text) {
+        if (c == '\'') {
+            q += "'\\''";
+        } else {
+            q += c;
+        }
+    }
+    return q + "'";
+}
+
+std::string serve_library_command(std::string_view executable, std::string_view library,
+                                  std::string_view subcommand) {
+    return "exec " + shell_quote(executable) + " " + shell_quote(subcommand) + " " +
+           shell_quote(library);
+}
+
+std::string current_executable_path() {
+    std::string path(4096, '\0');
+    const ssize_t n = readlink("/proc/self/exe", path.data(), path.size());
+    if (n <= 0 || static_cast<std::size_t>(n) >= path.size()) return "";
+    path.resize(static_cast<std::size_t>(n));
+    return path;
+}
+
+}  // namespace xentcheck::check
