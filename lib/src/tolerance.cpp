@@ -13,6 +13,7 @@ bool tolerance::accepts(double expected, double actual) const noexcept {
 }
 
 bool tolerance::accepts(double expected, double actual, double magnitude) const noexcept {
+    if (actual == expected) return true;  // whatever the bound (even NaN from a NaN magnitude)
     if (std::isnan(expected)) return std::isnan(actual);
     if (std::isinf(expected)) return actual == expected;
     if (!std::isfinite(actual)) return false;
@@ -72,27 +73,36 @@ std::vector<double> grad_magnitudes(std::span<const double> probs, std::size_t c
                                     const cross_entropy_options& options) {
     const batch_shape shape = make_shape(probs.size(), classes);
     const target_mass masses = effective_target_mass(shape, target, options);
-    const double scale = options.reduction == reduction::mean ? 1.0 / masses.mean_divisor : 1.0;
+    // Same scale as measure_problem: with a zero divisor (every row ignored) the gradient is
+    // exactly zero or non-finite, and neither needs a magnitude.
+    const double scale = options.reduction == reduction::mean && masses.mean_divisor != 0
+                             ? 1.0 / std::abs(masses.mean_divisor)
+                             : 1.0;
     const double eps = options.label_smoothing;
     const double c = static_cast<double>(classes);
+    const bool index_form = target.form() == target_view::kind::index;
     std::vector<double> out(shape.size());
+    std::vector<double> a(classes);
     for (std::size_t i = 0; i < shape.rows; ++i) {
-        const bool index_form = target.form() == target_view::kind::index;
         const std::int64_t t = index_form ? target.class_indices()[i] : 0;
         const bool ignored = index_form && t == options.ignore_index;
+        // |a_i|_1 rather than A_i: the two differ only for targets or weights of both signs,
+        // where A_i's own summation error is relative to |a_i|_1.
+        double abs_mass = 0;
         for (std::size_t j = 0; j < classes; ++j) {
             const double w = options.weight.empty() ? 1.0 : options.weight[j];
-            double a = 0;
             if (ignored) {
-                a = 0;
+                a[j] = 0;
             } else if (index_form) {
-                a = w * ((static_cast<std::size_t>(t) == j ? 1 - eps : 0.0) + eps / c);
+                a[j] = w * ((static_cast<std::size_t>(t) == j ? 1 - eps : 0.0) + eps / c);
             } else {
-                a = w * ((1 - eps) * target.probs()[i * classes + j] + eps / c);
+                a[j] = w * ((1 - eps) * target.probs()[i * classes + j] + eps / c);
             }
+            abs_mass += std::abs(a[j]);
+        }
+        for (std::size_t j = 0; j < classes; ++j) {
             out[i * classes + j] =
-                std::abs(scale) *
-                (std::abs(masses.row_mass[i] * probs[i * classes + j]) + std::abs(a));
+                scale * (abs_mass * std::abs(probs[i * classes + j]) + std::abs(a[j]));
         }
     }
     return out;
@@ -112,11 +122,14 @@ tolerance tolerance_model::loss() const noexcept {
     const double u = scale_.unit_roundoff;
     const double c = static_cast<double>(scale_.classes);
     const double n = static_cast<double>(scale_.rows);
-    // Terms of mixed sign may cancel: the summation error is then relative to sum |terms|
-    // (<= R * loss_scale), not to |L|.
+    // Each term a_j (lse - z_j) carries the rounding of lse - z_j (<= R u) and of log S, whose
+    // argument S is a sum of C terms (relative error <= (C - 1) u, hence absolute error of
+    // log S <= (C - 1) u even when the loss itself is tiny). Terms of mixed sign may cancel: the
+    // summation error is then relative to sum |terms| (<= R * loss_scale), not to |L|.
     const double mixed = scale_.mixed_sign_targets ? (c + n) : 0;
-    return tolerance{safety * u * logit_range() * scale_.loss_scale * (1 + mixed),
-                     safety * u * (c + n + 2)};
+    return tolerance{
+        safety * u * (logit_range() + c + 2 + mixed * logit_range()) * scale_.loss_scale,
+        safety * u * (c + n + 2)};
 }
 
 tolerance tolerance_model::grad() const noexcept {

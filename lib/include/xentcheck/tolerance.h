@@ -11,8 +11,9 @@ namespace xentcheck {
 
 /// An acceptance band: |actual - expected| <= atol + rtol * magnitude, where magnitude is
 /// |expected| unless a check supplies the natural scale of the value (the gradient does:
-/// s (A p_j + |a_j|), the size of the two terms whose difference it is). Non-finite expected
-/// values must be matched exactly: NaN by NaN, +inf by +inf, -inf by -inf.
+/// s (|a|_1 p_j + |a_j|), the size of the two terms whose difference it is). Non-finite expected
+/// values must be matched exactly: NaN by NaN, +inf by +inf, -inf by -inf. A value equal to
+/// its expected value is always accepted (even when the magnitude is NaN).
 struct tolerance {
     double atol = 0;  ///< absolute part, in the units of the value
     double rtol = 0;  ///< relative part, a multiple of the magnitude
@@ -41,9 +42,11 @@ problem_scale measure_problem(double unit_roundoff, std::span<const double> logi
                               std::size_t classes, const target_view& target,
                               const cross_entropy_options& options);
 
-/// The natural magnitude of each gradient entry, s (A_i p_ij + |a_ij|): the size of the two
-/// terms whose difference the entry is. `probs` (N x C) are the reference probabilities; the
-/// targets and options are validated like cross_entropy does. NaN probabilities give NaN.
+/// The natural magnitude of each gradient entry, s (|a_i|_1 p_ij + |a_ij|): the size of the two
+/// terms whose difference s (A_i p_ij - a_ij) the entry is (|a_i|_1 = A_i unless target entries
+/// or weights have both signs). With a zero mean divisor s is taken as 1 (the gradient is then
+/// exactly 0 or non-finite). `probs` (N x C) are the reference probabilities; the targets and
+/// options are validated like cross_entropy does. NaN probabilities give NaN.
 std::vector<double> grad_magnitudes(std::span<const double> probs, std::size_t classes,
                                     const target_view& target,
                                     const cross_entropy_options& options);
@@ -64,10 +67,12 @@ class tolerance_model {
     /// R = 2M + ln C + 1 bounds |z_j - shift| and |logsumexp| (argument rounding of exp).
     tolerance probs() const noexcept;
     /// Loss values (each row for reduction none, or the reduced scalar), relative to |L|:
-    /// atol = k u R * loss_scale (rounding of logsumexp - z_j, weighted by the target mass),
-    /// rtol = k u (C + N + 2) (summation over classes and rows of non-negative terms).
+    /// atol = k u (R + C + 2) * loss_scale (rounding of logsumexp - z_j and of the class sum
+    /// inside log S, weighted by the target mass; + k u R (C + N) * loss_scale when target
+    /// entries of both signs let terms cancel), rtol = k u (C + N + 2) (summation over classes
+    /// and rows of non-negative terms).
     tolerance loss() const noexcept;
-    /// Gradient entries, relative to the magnitude s (A_i p_ij + |a_ij|):
+    /// Gradient entries, relative to the magnitude s (|a_i|_1 p_ij + |a_ij|) (grad_magnitudes):
     /// rtol = k u (R + C + N + 4), atol = k u^2 * grad_scale.
     tolerance grad() const noexcept;
     /// |sum_j p_j - 1| of each row: atol = probs().rtol + C * probs().atol.
