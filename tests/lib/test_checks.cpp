@@ -1,0 +1,144 @@
+/// Tests of xentcheck/checks.h: each check passes correct values and catches a planted violation.
+#include "xentcheck/checks.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "xentcheck/cross_entropy.h"
+#include "xentcheck/softmax.h"
+
+namespace xentcheck {
+namespace {
+
+constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+constexpr double inf = std::numeric_limits<double>::infinity();
+
+/// The float64 model of a 2 x 3 batch with |logits| <= 2 and index targets, mean reduction.
+tolerance_model small_model() {
+    const std::vector<double> z{0.5, -1, 2, 1, 1, 0};
+    const std::vector<std::int64_t> t{2, 0};
+    return tolerance_model(measure_problem(0x1p-53, z, 3, target_view::indices(t), {}));
+}
+
+void expect_location(const finding& f, std::size_t row, std::optional<std::size_t> column) {
+    EXPECT_EQ(f.where.row, row);
+    EXPECT_EQ(f.where.column, column);
+}
+
+TEST(CompareValues, ReportsTheViolationWithItsLocationAndErrors) {
+    const std::vector<double> ref{1, 2, nan, inf, -inf, 4};
+    std::vector<double> act = ref;
+    act[1] = 2 + 1e-9;   // row 0, class 1 of a 3 x 2 batch
+    act[5] = 4 + 1e-13;  // within 1e-12 relative: accepted
+    const auto r = compare_values("expect.grad", ref, act, 2, tolerance{0, 1e-12});
+    EXPECT_EQ(r.name, "expect.grad");
+    EXPECT_FALSE(r.passed);
+    EXPECT_EQ(r.checked, 6u);
+    EXPECT_EQ(r.violations, 1u);
+    ASSERT_EQ(r.findings.size(), 1u);
+    const finding& f = r.findings[0];
+    expect_location(f, 0, 1);
+    EXPECT_EQ(f.expected, 2.0);
+    EXPECT_EQ(f.actual, 2 + 1e-9);
+    EXPECT_DOUBLE_EQ(f.abs_error, (2 + 1e-9) - 2);
+    EXPECT_DOUBLE_EQ(f.rel_error, ((2 + 1e-9) - 2) / 2);
+    EXPECT_DOUBLE_EQ(f.allowed, 2e-12);
+    ASSERT_TRUE(r.worst.has_value());
+    EXPECT_EQ(r.worst->to_string(), "row 0, class 1");
+    EXPECT_EQ(r.used.rtol, 1e-12);
+}
+
+TEST(CompareValues, NonFiniteReferencesMustMatchExactly) {
+    const std::vector<double> ref{nan, inf, -inf, 1};
+    const std::vector<double> act{0, 1e308, inf, nan};
+    const auto r = compare_values("loss", ref, act, 1, tolerance{1, 1});
+    EXPECT_EQ(r.violations, 4u);
+    ASSERT_EQ(r.findings.size(), 4u);
+    for (std::size_t k = 0; k < 4; ++k) {
+        expect_location(r.findings[k], k, std::nullopt);
+        EXPECT_EQ(r.findings[k].abs_error, inf);
+    }
+    EXPECT_EQ(r.max_abs_error, inf);
+    EXPECT_TRUE(compare_values("loss", ref, ref, 1, tolerance{}).passed);
+}
+
+TEST(CompareValues, MagnitudeSizeMismatchAndFindingCap) {
+    // An explicit magnitude replaces |reference| as the scale of the relative part.
+    const std::vector<double> ref{0.0}, act{1e-10}, mag{1.0};
+    EXPECT_FALSE(compare_values("g", ref, act, 1, tolerance{0, 1e-9}).passed);
+    EXPECT_TRUE(compare_values("g", ref, act, 1, tolerance{0, 1e-9}, mag).passed);
+    const std::vector<double> two{1, 2};
+    const auto sized = compare_values("g", two, ref, 1, tolerance{});
+    EXPECT_FALSE(sized.passed);
+    const std::vector<double> many(20, 1.0), off(20, 2.0);
+    const auto capped = compare_values("g", many, off, 4, tolerance{});
+    EXPECT_EQ(capped.violations, 20u);
+    EXPECT_EQ(capped.findings.size(), check_result::max_findings);
+    expect_location(capped.findings[5], 1, 1);
+}
+
+TEST(CheckProbs, InUnitIntervalCatchesValuesOutsideAndNaN) {
+    const auto model = small_model();
+    std::vector<double> p{-0.2, 0.6, 0.6, 0.1, 0.4, 1.5};
+    const auto r = check_probs_in_unit_interval(p, 3, model);
+    EXPECT_EQ(r.name, "probs_in_unit_interval");
+    ASSERT_EQ(r.violations, 2u);
+    expect_location(r.findings[0], 0, 0);
+    EXPECT_EQ(r.findings[0].expected, 0.0);
+    EXPECT_EQ(r.findings[0].actual, -0.2);
+    expect_location(r.findings[1], 1, 2);
+    EXPECT_EQ(r.findings[1].expected, 1.0);
+    EXPECT_EQ(r.findings[1].actual, 1.5);
+    p = {0.2, nan, 0.8};
+    EXPECT_FALSE(check_probs_in_unit_interval(p, 3, model).passed);
+    // Rounding-sized excursions are allowed: 1 + u and -u^2.
+    p = {1 + 0x1p-52, -0x1p-106, 0};
+    EXPECT_TRUE(check_probs_in_unit_interval(p, 3, model).passed);
+}
+
+TEST(CheckProbs, RowsSumToOne) {
+    const auto model = small_model();
+    const std::vector<double> z{0.5, -1, 2, 1, 1, 0};
+    std::vector<double> p = softmax<double>(z, 3);
+    EXPECT_TRUE(check_probs_sum_to_one(p, 3, model).passed);
+    p[4] += 1e-9;  // row 1 off by 1e-9: far above float64 rounding of three terms
+    const auto r = check_probs_sum_to_one(p, 3, model);
+    ASSERT_EQ(r.violations, 1u);
+    expect_location(r.findings[0], 1, std::nullopt);
+    EXPECT_EQ(r.findings[0].expected, 1.0);
+    EXPECT_NEAR(r.findings[0].actual, 1 + 1e-9, 1e-15);
+}
+
+TEST(CheckGrad, RowsSumToZero) {
+    const auto model = small_model();
+    const std::vector<double> z{0.5, -1, 2, 1, 1, 0};
+    const std::vector<std::int64_t> t{2, 0};
+    auto g = cross_entropy<double>(z, 3, target_view::indices(t)).grad;
+    EXPECT_TRUE(check_grad_rows_sum_to_zero(g, 3, model).passed);
+    g[1] *= 1 + 1e-6;
+    const auto r = check_grad_rows_sum_to_zero(g, 3, model);
+    ASSERT_EQ(r.violations, 1u);
+    expect_location(r.findings[0], 0, std::nullopt);
+    // A NaN row (undefined input) is skipped; an infinite entry is a violation.
+    std::vector<double> h{nan, nan, nan, 0, inf, 0};
+    const auto s = check_grad_rows_sum_to_zero(h, 3, model);
+    EXPECT_EQ(s.violations, 1u);
+    EXPECT_EQ(s.checked, 1u);
+}
+
+TEST(CheckLoss, NonnegativeWithinRounding) {
+    const auto model = small_model();
+    const std::vector<double> loss{0.1, 0, -1e-20, -0.1, nan};
+    const auto r = check_loss_nonnegative(loss, model);
+    EXPECT_EQ(r.checked, 4u);
+    ASSERT_EQ(r.violations, 1u);
+    expect_location(r.findings[0], 3, std::nullopt);
+    EXPECT_EQ(r.findings[0].actual, -0.1);
+    EXPECT_EQ(model.loss_floor(), -model.loss().atol);
+}
+
+}  // namespace
+}  // namespace xentcheck
