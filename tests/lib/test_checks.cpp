@@ -140,5 +140,86 @@ TEST(CheckLoss, NonnegativeWithinRounding) {
     EXPECT_EQ(model.loss_floor(), -model.loss().atol);
 }
 
+/// A gradient check of the reference loss (long double) at `z` with index targets `t` (mean),
+/// set up the way the documentation prescribes: loss evaluation error from the model at long
+/// double, third-derivative bound s A / (6 sqrt 3), the float64 gradient tolerance.
+check_result fd_check(const std::vector<double>& z, std::size_t c,
+                      const std::vector<std::int64_t>& t, const std::vector<double>& grad) {
+    const target_view target = target_view::indices(t);
+    const cross_entropy_options o{};
+    const scalar_function loss = [&](std::span<const long double> x) {
+        return cross_entropy_loss<long double>(x, c, target, o);
+    };
+    const tolerance_model ld_model(measure_problem(unit_roundoff<long double>(), z, c, target, o));
+    const tolerance_model model(measure_problem(0x1p-53, z, c, target, o));
+    const std::vector<long double> zl(z.begin(), z.end());
+    const double loss_error = ld_model.loss().bound(std::abs(static_cast<double>(loss(zl))));
+    const double third = model.scale().grad_scale / (6 * std::sqrt(3.0));
+    return check_grad_finite_difference(loss, z, c, grad, loss_error, third, model.grad(),
+                                        model.scale().grad_scale);
+}
+
+TEST(CheckGradFiniteDifference, AcceptsTheCorrectGradientAndFindsAWrongOne) {
+    const std::vector<double> z{0.5, -1, 2, 1, 1, 0, -0.25, 3, 0.75};
+    const std::vector<std::int64_t> t{2, 0, 1};
+    const auto r = cross_entropy<double>(z, 3, target_view::indices(t));
+    const auto ok = fd_check(z, 3, t, r.grad);
+    EXPECT_TRUE(ok.passed) << ok.max_abs_error;
+    EXPECT_EQ(ok.checked, 9u);
+    // One entry off by 1e-7 (row 1, class 2) is found, and only it.
+    auto g = r.grad;
+    g[5] += 1e-7;
+    const auto one = fd_check(z, 3, t, g);
+    ASSERT_EQ(one.violations, 1u);
+    expect_location(one.findings[0], 1, 2);
+    EXPECT_NEAR(one.findings[0].actual - one.findings[0].expected, 1e-7, 1e-9);
+}
+
+TEST(CheckGradFiniteDifference, CatchesDerivativeWithRespectToProbabilities) {
+    // A classic hand-derivation slip: returning dE/dp (= -s / p_t at the target, 0 elsewhere)
+    // instead of dE/dz = s (p - e_t).
+    const std::vector<double> z{0.5, -1, 2, 1, 1, 0};
+    const std::vector<std::int64_t> t{2, 0};
+    const auto r = cross_entropy<double>(z, 3, target_view::indices(t));
+    std::vector<double> de_dp(6, 0.0);
+    de_dp[2] = -0.5 / r.probs[2];
+    de_dp[3] = -0.5 / r.probs[3];
+    const auto bad = fd_check(z, 3, t, de_dp);
+    EXPECT_FALSE(bad.passed);
+    EXPECT_EQ(bad.violations, 6u);  // every entry differs from s (p - e_t)
+    expect_location(bad.findings[0], 0, 0);
+    EXPECT_NEAR(bad.findings[0].expected, r.grad[0], 1e-9);
+    EXPECT_EQ(bad.findings[0].actual, 0.0);
+}
+
+TEST(CheckGradFiniteDifference, LargeLogitsDoNotCauseFalseFailures) {
+    // |z| ~ 1e8 with O(1) differences: probabilities are not one-hot, so the third derivative
+    // is as large as it gets while the step is scaled up with |z|.
+    const std::vector<double> z{1e8, 1e8 + 1, 1e8 - 1, -1e8, -1e8 + 2, -1e8 + 0.5};
+    const std::vector<std::int64_t> t{0, 2};
+    const auto r = cross_entropy<double>(z, 3, target_view::indices(t));
+    const auto ok = fd_check(z, 3, t, r.grad);
+    EXPECT_TRUE(ok.passed) << (ok.findings.empty() ? "" : ok.findings[0].where.to_string());
+}
+
+TEST(CheckGradFiniteDifference, SamplesAtMostTheRequestedCoordinatesIncludingEachRowsLargest) {
+    std::vector<double> z(2 * 500);
+    for (std::size_t k = 0; k < z.size(); ++k)
+        z[k] = std::sin(static_cast<double>(k));
+    const std::vector<std::int64_t> t{7, 400};
+    auto g = cross_entropy<double>(z, 500, target_view::indices(t)).grad;
+    g[400 + 500] *= 1 + 1e-4;  // the largest |g| of row 1 is always sampled
+    const target_view target = target_view::indices(t);
+    const scalar_function loss = [&](std::span<const long double> x) {
+        return cross_entropy_loss<long double>(x, 500, target, {});
+    };
+    const tolerance_model model(measure_problem(0x1p-53, z, 500, target, {}));
+    const auto r = check_grad_finite_difference(loss, z, 500, g, 1e-18, 0.05, model.grad(),
+                                                model.scale().grad_scale, 50);
+    EXPECT_LE(r.checked, 50u + 2);
+    ASSERT_EQ(r.violations, 1u);
+    expect_location(r.findings[0], 1, 400);
+}
+
 }  // namespace
 }  // namespace xentcheck

@@ -72,9 +72,10 @@ check_result check_loss_nonnegative(std::span<const double> loss, const toleranc
 /// Compares `grad` (d loss / d x at `x`) with central differences of `loss`. `loss_error`
 /// bounds the absolute error of each loss evaluation and `third_bound` its third derivative
 /// along a coordinate; the step and the allowed error come from plan_central_difference, plus
-/// the gradient's own tolerance `grad_tol` at the magnitude max(|g_j|, grad_scale). At most
-/// `max_coordinates` coordinates are differenced (an even spread, always including each row's
-/// largest |g|), so the cost stays O(max_coordinates * cost of f).
+/// the gradient's own tolerance `grad_tol` at the magnitude max(|g_j|, grad_scale). Where
+/// |x_j| > 2^20 the step is scaled by |x_j| 2^-20 and the allowed error is taken at that step.
+/// At most `max_coordinates` coordinates are differenced (an even spread, always including each
+/// row's largest |g|), so the cost stays O(max_coordinates * cost of f).
 check_result check_grad_finite_difference(const scalar_function& loss, std::span<const double> x,
                                           std::size_t classes, std::span<const double> grad,
                                           double loss_error, double third_bound, tolerance grad_tol,
