@@ -1,0 +1,100 @@
+/// bench_protocol.cpp: xentcheck's own per-request overhead: encode, decode, compare (Google
+/// Benchmark). Run: build/bin/xentcheck_check_bench
+#include <benchmark/benchmark.h>
+
+#include <string>
+#include <vector>
+
+#include "xentcheck/check/protocol.h"
+#include "xentcheck/checks.h"
+#include "xentcheck/cross_entropy.h"
+#include "xentcheck/tolerance.h"
+
+namespace {
+
+using namespace xentcheck::check;
+
+request bench_request(std::size_t rows, std::size_t classes) {
+    request r;
+    r.rows = rows;
+    r.classes = classes;
+    for (std::size_t k = 0; k < rows * classes; ++k)
+        r.logits.push_back(static_cast<double>((k * 7919) % 1000) / 137.0 - 3.5);
+    for (std::size_t i = 0; i < rows; ++i)
+        r.target_indices.push_back(static_cast<std::int64_t>(i % classes));
+    r.label_smoothing = 0.1;
+    return r;
+}
+
+/// The response line a correct implementation would send (computed by the reference).
+std::string response_line(const request& r, std::int64_t id) {
+    const auto ref = xentcheck::cross_entropy<double>(r.logits, r.classes, r.target(), r.options());
+    std::string line;
+    encode_response(id, {ref.probs, ref.loss, ref.grad}, response_shape::of(r), line);
+    line.pop_back();
+    return line;
+}
+
+/// Reference in long double, tolerance model, three comparisons: what a property does with
+/// each answer.
+bool compare(const request& r, const response_values& v) {
+    const std::vector<long double> z(r.logits.begin(), r.logits.end());
+    const auto ref = xentcheck::cross_entropy<long double>(z, r.classes, r.target(), r.options());
+    const std::vector<double> probs(ref.probs.begin(), ref.probs.end());
+    const std::vector<double> loss(ref.loss.begin(), ref.loss.end());
+    const std::vector<double> grad(ref.grad.begin(), ref.grad.end());
+    const xentcheck::tolerance_model model(
+        xentcheck::measure_problem(0x1p-53, r.logits, r.classes, r.target(), r.options()));
+    const auto mags = xentcheck::grad_magnitudes(probs, r.classes, r.target(), r.options());
+    return xentcheck::compare_values("probs", probs, v.probs, r.classes, model.probs()).passed &&
+           xentcheck::compare_values("loss", loss, v.loss, 1, model.loss()).passed &&
+           xentcheck::compare_values("grad", grad, v.grad, r.classes, model.grad(), mags).passed;
+}
+
+void BM_encode_request(benchmark::State& state) {
+    const request r = bench_request(state.range(0), state.range(1));
+    std::string out;
+    for (auto _ : state) {
+        out.clear();
+        encode_request(r, 42, out);
+        benchmark::DoNotOptimize(out.data());
+    }
+}
+
+void BM_decode_response(benchmark::State& state) {
+    const request r = bench_request(state.range(0), state.range(1));
+    const std::string line = response_line(r, 42);
+    for (auto _ : state) {
+        outcome o = decode_response(line, 42, response_shape::of(r));
+        benchmark::DoNotOptimize(o.values.grad.data());
+    }
+    state.counters["line_bytes"] = static_cast<double>(line.size());
+}
+
+void BM_compare_with_reference(benchmark::State& state) {
+    const request r = bench_request(state.range(0), state.range(1));
+    const outcome o = decode_response(response_line(r, 42), 42, response_shape::of(r));
+    for (auto _ : state)
+        benchmark::DoNotOptimize(compare(r, o.values));
+}
+
+/// Everything xentcheck does per request except the I/O and the implementation's own time.
+void BM_per_request_overhead(benchmark::State& state) {
+    const request r = bench_request(state.range(0), state.range(1));
+    const std::string line = response_line(r, 42);
+    std::string out;
+    for (auto _ : state) {
+        out.clear();
+        encode_request(r, 42, out);
+        const outcome o = decode_response(line, 42, response_shape::of(r));
+        benchmark::DoNotOptimize(compare(r, o.values));
+    }
+}
+
+#define XENTCHECK_SHAPES Args({1, 4})->Args({1, 16})->Args({8, 16})->Args({32, 16})
+BENCHMARK(BM_encode_request)->XENTCHECK_SHAPES;
+BENCHMARK(BM_decode_response)->XENTCHECK_SHAPES;
+BENCHMARK(BM_compare_with_reference)->XENTCHECK_SHAPES;
+BENCHMARK(BM_per_request_overhead)->XENTCHECK_SHAPES;
+
+}  // namespace
