@@ -1,0 +1,80 @@
+/// xentcheck/cli/evaluation.h: a case to its reference outputs and check results (no I/O).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "xentcheck/checks.h"
+#include "xentcheck/cli/eval_case.h"
+
+namespace xentcheck::cli {
+
+/// A check that ran, or one that does not apply to the case (with the reason).
+struct check_entry {
+    xentcheck::check_result result;  ///< the outcome (meaningless when skipped)
+    bool skipped = false;            ///< the check does not apply to this case
+    std::string skip_reason;         ///< why, when skipped
+    /// "pass", "fail" or "skipped".
+    const char* status() const noexcept {
+        return skipped ? "skipped" : (result.passed ? "pass" : "fail");
+    }
+};
+
+namespace detail {
+/// Buffers of the finite-difference check (the rows it differences), reused between cases.
+struct finite_difference_scratch {
+    std::vector<std::size_t> rows;             ///< batch rows differenced
+    std::vector<double> logits;                ///< their logits
+    std::vector<long double> wide_logits;      ///< the same in long double
+    std::vector<double> grad;                  ///< their reference gradient
+    std::vector<std::int64_t> target_indices;  ///< their index targets
+    std::vector<double> target_probs;          ///< their probability targets
+};
+}  // namespace detail
+
+/// What evaluating a case produced.
+struct evaluation {
+    std::vector<double> probs;        ///< reference softmax, N x C (rounded from long double)
+    std::vector<double> loss;         ///< reference loss: N values (reduction none) or 1
+    std::vector<double> grad;         ///< reference d loss / d logits, N x C
+    std::vector<check_entry> checks;  ///< in a fixed order (see evaluator::evaluate)
+    /// Whether any check that ran failed.
+    bool failed() const noexcept;
+};
+
+/// Evaluates cases. The object keeps its buffers between calls so a stream of small cases
+/// allocates little; it is not thread-safe (use one per thread).
+class evaluator {
+  public:
+    /// Computes the reference in long double from the case's doubles (probs, loss, grad,
+    /// rounded to double) and runs, in this order:
+    /// - on the reference (float64 tolerance model): probs_in_unit_interval, probs_sum_to_one,
+    ///   grad_rows_sum_to_zero, loss_nonnegative (skipped when some effective target entry is
+    ///   negative), grad_matches_finite_difference (central differences of the long double
+    ///   loss; skipped when the loss is not finite);
+    /// - on the given `expect` values (tolerance model of the case's dtype, or the case's
+    ///   `tolerance` for the comparisons): expect.probs, expect.probs_in_unit_interval,
+    ///   expect.probs_sum_to_one, expect.loss, expect.grad, expect.grad_rows_sum_to_zero.
+    /// Rows whose reference is undefined (NaN: a NaN or +inf logit, or only -inf) are left out
+    /// of the invariant checks; the expect comparisons still require NaN there.
+    /// Throws xentcheck::input_error if the case is invalid (the reader prevents that).
+    const evaluation& evaluate(const eval_case& c);
+
+  private:
+    void run_reference(const eval_case& c);
+    void run_reference_checks(const eval_case& c);
+    void run_expect_checks(const eval_case& c);
+    template <class Check>
+    void on_defined_rows(std::span<const double> values, std::size_t classes, Check check);
+
+    evaluation result_;
+    std::vector<long double> wide_logits_, wide_probs_, wide_loss_, wide_grad_;
+    std::vector<std::size_t> defined_rows_;  // rows with a defined reference
+    std::vector<double> compact_;            // the defined rows of some N x C values
+    detail::finite_difference_scratch fd_scratch_;
+};
+
+}  // namespace xentcheck::cli

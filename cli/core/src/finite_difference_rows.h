@@ -1,0 +1,32 @@
+/// Internal: the grad_matches_finite_difference check over (a sample of) the defined rows.
+#pragma once
+
+#include <cstddef>
+#include <span>
+
+#include "xentcheck/cli/eval_case.h"
+#include "xentcheck/cli/evaluation.h"
+
+namespace xentcheck::cli::detail {
+
+/// At most this many values (rows x classes) are differenced, so the check's cost (two loss
+/// evaluations of the differenced rows per coordinate) stays bounded for large batches.
+inline constexpr std::size_t max_differenced_values = 1024;
+/// Budget of long double element evaluations for the check: the coordinate count is chosen so
+/// that 2 * coordinates * values stays near it.
+inline constexpr double finite_difference_budget = 1 << 20;
+
+/// Compares the reference gradient `grad` of case `c` with central differences of the long
+/// double loss. The loss is a sum over rows times a constant s (1 / divisor for mean), so the
+/// gradient of the rows differenced is the gradient of s * (sum of their row losses); the
+/// check differences that function on the defined rows (all of them up to
+/// max_differenced_values values, else an even sample) with lib's
+/// check_grad_finite_difference. Bounds come from the tolerance model measured with
+/// unit_roundoff<long double>() on those rows (reduction sum), scaled by |s|: loss error =
+/// loss tolerance at |L|, third-derivative bound = grad_scale / (6 sqrt 3), gradient tolerance =
+/// the model's grad(). Skipped when no row is defined or the loss is not finite.
+check_entry check_grad_by_finite_differences(const eval_case& c, std::span<const double> grad,
+                                             std::span<const std::size_t> defined_rows,
+                                             finite_difference_scratch& scratch);
+
+}  // namespace xentcheck::cli::detail

@@ -1,0 +1,108 @@
+/// JSON text output helpers: escaped strings and arrays of numbers.
+#include "xentcheck/cli/json_out.h"
+
+namespace xentcheck::cli {
+
+namespace {
+
+/// Length of the valid UTF-8 sequence starting at text[k], or 0 if it is not valid.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t k) {
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+    const unsigned char b = byte(k);
+    std::size_t n = 0;
+    unsigned min_code = 0;
+    unsigned code = 0;
+    if (b >= 0xC2 && b <= 0xDF) {
+        n = 2, min_code = 0x80, code = b & 0x1Fu;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+        n = 3, min_code = 0x800, code = b & 0x0Fu;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+        n = 4, min_code = 0x10000, code = b & 0x07u;
+    } else {
+        return 0;
+    }
+    if (k + n > text.size()) return 0;
+    for (std::size_t i = 1; i < n; ++i) {
+        if ((byte(k + i) & 0xC0u) != 0x80u) return 0;
+        code = (code << 6) | (byte(k + i) & 0x3Fu);
+    }
+    if (code < min_code || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return 0;
+    return n;
+}
+
+}  // namespace
+
+void write_json_string(fmt::memory_buffer& out, std::string_view text) {
+    out.push_back('"');
+    std::size_t k = 0;
+    while (k < text.size()) {
+        const auto c = static_cast<unsigned char>(text[k]);
+        if (c >= 0x80) {
+            const std::size_t n = utf8_sequence_length(text, k);
+            if (n == 0) {
+                out.append(std::string_view("\xEF\xBF\xBD"));
+                ++k;
+            } else {
+                out.append(text.substr(k, n));
+                k += n;
+            }
+            continue;
+        }
+        switch (c) {
+            case '"':
+                out.append(std::string_view("\\\""));
+                break;
+            case '\\':
+                out.append(std::string_view("\\\\"));
+                break;
+            case '\n':
+                out.append(std::string_view("\\n"));
+                break;
+            case '\t':
+                out.append(std::string_view("\\t"));
+                break;
+            case '\r':
+                out.append(std::string_view("\\r"));
+                break;
+            default:
+                if (c < 0x20) {
+                    fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(c));
+                } else {
+                    out.push_back(static_cast<char>(c));
+                }
+        }
+        ++k;
+    }
+    out.push_back('"');
+}
+
+std::string json_string(std::string_view text) {
+    fmt::memory_buffer b;
+    write_json_string(b, text);
+    return fmt::to_string(b);
+}
+
+void write_json_numbers(fmt::memory_buffer& out, std::span<const double> values) {
+    out.push_back('[');
+    for (std::size_t k = 0; k < values.size(); ++k) {
+        if (k) out.push_back(',');
+        write_json_number(out, values[k]);
+    }
+    out.push_back(']');
+}
+
+void write_json_matrix(fmt::memory_buffer& out, std::span<const double> values, std::size_t columns,
+                       bool nested) {
+    if (!nested || columns == 0) {
+        write_json_numbers(out, values);
+        return;
+    }
+    out.push_back('[');
+    for (std::size_t row = 0; row * columns < values.size(); ++row) {
+        if (row) out.push_back(',');
+        write_json_numbers(out, values.subspan(row * columns, columns));
+    }
+    out.push_back(']');
+}
+
+}  // namespace xentcheck::cli
