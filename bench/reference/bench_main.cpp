@@ -1,0 +1,13 @@
+/// xentcheck_bench entry point: registers every suite, then runs Google Benchmark's main loop.
+#include <benchmark/benchmark.h>
+
+#include "bench_support.h"
+
+int main(int argc, char** argv) {
+    xentcheck::bench::register_reference_benchmarks();
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}
