@@ -335,6 +335,11 @@ outcome decode_response(std::string_view line, std::int64_t expected_id,
 
 void encode_response(std::int64_t id, const response_values& values, const response_shape& shape,
                      std::string& out) {
+    const std::size_t n = shape.rows * shape.classes;
+    const std::size_t losses = shape.reduction == reduction::none ? shape.rows : 1;
+    if (values.probs.size() != n || values.grad.size() != n || values.loss.size() != losses) {
+        throw std::invalid_argument("encode_response: values do not match the response shape");
+    }
     out += "{\"id\":";
     append_integer(out, id);
     out += ",\"probs\":";
@@ -343,7 +348,7 @@ void encode_response(std::int64_t id, const response_values& values, const respo
     if (shape.reduction == reduction::none) {
         append_array(out, values.loss.data(), shape.rows);
     } else {
-        append_json_number(out, values.loss.at(0));
+        append_json_number(out, values.loss[0]);
     }
     out += ",\"grad\":";
     append_matrix(out, values.grad, shape.rows, shape.classes);

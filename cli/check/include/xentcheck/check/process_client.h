@@ -47,7 +47,8 @@ class process_client {
     process_client(const process_client&) = delete;
     process_client& operator=(const process_client&) = delete;
 
-    /// Sends one request and reads its response.
+    /// Sends one request and reads its response. Throws std::invalid_argument (from
+    /// encode_request) for a request that is not sendable; every other failure is a fault.
     outcome evaluate(const request& r);
     /// Pipelines `requests`: writes them all (while draining answers, so a large batch cannot
     /// deadlock on full pipes), then reads one response per request in order. A fault that

@@ -101,7 +101,8 @@ struct response_shape {
 outcome decode_response(std::string_view line, std::int64_t expected_id,
                         const response_shape& shape);
 
-/// Appends a success response line ('\n' included) to `out`.
+/// Appends a success response line ('\n' included) to `out`. Throws std::invalid_argument when
+/// the sizes of `values` do not match `shape`.
 void encode_response(std::int64_t id, const response_values& values, const response_shape& shape,
                      std::string& out);
 
