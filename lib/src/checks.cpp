@@ -37,6 +37,8 @@ class check_builder {
             abs_error == 0 ? 0.0 : (expected != 0 ? abs_error / std::abs(expected) : inf);
         r_.max_abs_error = std::max(r_.max_abs_error, abs_error);
         r_.max_rel_error = std::max(r_.max_rel_error, rel_error);
+        const double ratio = abs_error == 0 ? 0.0 : allowed > 0 ? abs_error / allowed : inf;
+        r_.worst_ratio = std::max(r_.worst_ratio, ok ? ratio : std::max(ratio, 1.0));
         const double severity = ok ? abs_error / std::max(allowed, 1e-300) : inf;
         location where{index / columns_,
                        columns_ > 1 ? std::optional(index % columns_) : std::nullopt};
@@ -80,6 +82,7 @@ check_result compare_values(std::string name, std::span<const double> reference,
     if (reference.size() != actual.size()) {
         r.passed = false;
         ++r.violations;
+        r.worst_ratio = inf;
         r.findings.push_back(finding{location{rows_of(n, columns), std::nullopt},
                                      static_cast<double>(reference.size()),
                                      static_cast<double>(actual.size()), inf, inf, 0});

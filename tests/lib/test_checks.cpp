@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
+#include <random>
 #include <vector>
 
 #include "xentcheck/cross_entropy.h"
@@ -49,6 +51,7 @@ TEST(CompareValues, ReportsTheViolationWithItsLocationAndErrors) {
     ASSERT_TRUE(r.worst.has_value());
     EXPECT_EQ(r.worst->to_string(), "row 0, class 1");
     EXPECT_EQ(r.used.rtol, 1e-12);
+    EXPECT_DOUBLE_EQ(r.worst_ratio, f.abs_error / f.allowed);  // ~500: far outside
 }
 
 TEST(CompareValues, NonFiniteReferencesMustMatchExactly) {
@@ -73,6 +76,7 @@ TEST(CompareValues, MagnitudeSizeMismatchAndFindingCap) {
     const std::vector<double> two{1, 2};
     const auto sized = compare_values("g", two, ref, 1, tolerance{});
     EXPECT_FALSE(sized.passed);
+    EXPECT_EQ(sized.worst_ratio, inf);
     const std::vector<double> many(20, 1.0), off(20, 2.0);
     const auto capped = compare_values("g", many, off, 4, tolerance{});
     EXPECT_EQ(capped.violations, 20u);
@@ -140,13 +144,13 @@ TEST(CheckLoss, NonnegativeWithinRounding) {
     EXPECT_EQ(model.loss_floor(), -model.loss().atol);
 }
 
-/// A gradient check of the reference loss (long double) at `z` with index targets `t` (mean),
-/// set up the way the documentation prescribes: loss evaluation error from the model at long
-/// double, third-derivative bound s A / (6 sqrt 3), the float64 gradient tolerance.
+/// A gradient check of the reference loss (long double) at `z` with index targets `t`, set up
+/// the way docs/tolerances.md prescribes: loss evaluation error from the model at long double,
+/// third-derivative bound grad_scale / (6 sqrt 3), the float64 gradient tolerance.
 check_result fd_check(const std::vector<double>& z, std::size_t c,
-                      const std::vector<std::int64_t>& t, const std::vector<double>& grad) {
+                      const std::vector<std::int64_t>& t, const std::vector<double>& grad,
+                      const cross_entropy_options& o = {}) {
     const target_view target = target_view::indices(t);
-    const cross_entropy_options o{};
     const scalar_function loss = [&](std::span<const long double> x) {
         return cross_entropy_loss<long double>(x, c, target, o);
     };
@@ -219,6 +223,46 @@ TEST(CheckGradFiniteDifference, SamplesAtMostTheRequestedCoordinatesIncludingEac
     EXPECT_LE(r.checked, 50u + 2);
     ASSERT_EQ(r.violations, 1u);
     expect_location(r.findings[0], 1, 400);
+}
+
+TEST(CheckGradFiniteDifference, SafeAndTightOverRandomProblems) {
+    // Correct float64 gradients must pass with room to spare; a gradient whose largest entry is
+    // off by 1e-6 of the gradient scale must fail. Prints the worst ratios (error / allowed).
+    std::mt19937_64 rng(11);
+    std::normal_distribution<double> normal(0, 1);
+    double worst_correct = 0, weakest_planted = inf;
+    for (int trial = 0; trial < 100; ++trial) {
+        const std::size_t c = 1 + rng() % 48, n = 1 + rng() % 4;
+        const double sigma = std::pow(10.0, -1.0 + 3.0 * static_cast<double>(rng() % 1000) / 1000);
+        std::vector<double> z(n * c), w;
+        for (auto& v : z)
+            v = sigma * normal(rng);
+        std::vector<std::int64_t> t(n);
+        for (auto& v : t)
+            v = static_cast<std::int64_t>(rng() % c);
+        if (rng() % 2) {
+            for (std::size_t j = 0; j < c; ++j)
+                w.push_back(0.5 + std::abs(normal(rng)));
+        }
+        const cross_entropy_options o{w, -100, rng() % 3 == 0 ? 0.1 : 0.0,
+                                      static_cast<reduction>(rng() % 3)};
+        auto g = cross_entropy<double>(z, c, target_view::indices(t), o).grad;
+        const auto ok = fd_check(z, c, t, g, o);
+        EXPECT_TRUE(ok.passed) << "trial " << trial;
+        worst_correct = std::max(worst_correct, ok.worst_ratio);
+        const tolerance_model model(measure_problem(0x1p-53, z, c, target_view::indices(t), o));
+        std::size_t k = 0;
+        for (std::size_t j = 0; j < g.size(); ++j)
+            k = std::abs(g[j]) > std::abs(g[k]) ? j : k;
+        g[k] += 1e-6 * model.scale().grad_scale;
+        const auto bad = fd_check(z, c, t, g, o);
+        EXPECT_FALSE(bad.passed) << "trial " << trial;
+        weakest_planted = std::min(weakest_planted, bad.worst_ratio);
+    }
+    std::printf(
+        "finite differences: correct gradients worst ratio %.3g; gradients off by 1e-6 "
+        "grad_scale: smallest ratio %.3g\n",
+        worst_correct, weakest_planted);
 }
 
 }  // namespace

@@ -32,12 +32,15 @@ struct finding {
 
 /// The outcome of one check over a batch.
 struct check_result {
-    std::string name;               ///< e.g. "probs_sum_to_one", "expect.grad"
-    bool passed = true;             ///< no violation
-    std::size_t checked = 0;        ///< how many values were examined
-    std::size_t violations = 0;     ///< how many failed
-    double max_abs_error = 0;       ///< largest finite abs_error seen (inf if non-finite)
-    double max_rel_error = 0;       ///< largest rel_error seen
+    std::string name;            ///< e.g. "probs_sum_to_one", "expect.grad"
+    bool passed = true;          ///< no violation
+    std::size_t checked = 0;     ///< how many values were examined
+    std::size_t violations = 0;  ///< how many failed
+    double max_abs_error = 0;    ///< largest finite abs_error seen (inf if non-finite)
+    double max_rel_error = 0;    ///< largest rel_error seen
+    /// Largest abs_error / allowed seen: how close the values came to their bounds (> 1 for a
+    /// violation; inf for a non-finite mismatch or a nonzero error against a zero bound).
+    double worst_ratio = 0;
     tolerance used;                 ///< the tolerance applied
     std::optional<location> worst;  ///< the value with the largest error relative to its bound
     std::vector<finding> findings;  ///< the first few violations (at most max_findings)
