@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <sstream>
+#include <string>
 
 #include "xentcheck/softmax.h"
 #include "xentcheck/tolerance.h"
@@ -38,8 +39,33 @@ bool exact_difference(double a, double b) {
     return (a - (s - bb)) + (-b - bb) == 0;
 }
 
+/// d / denominator in long double, capped at DBL_MAX so that a finite error never reads as a
+/// non-finite disagreement.
+double ratio(long double d, long double denominator) {
+    return static_cast<double>(
+        std::min(d / denominator, static_cast<long double>(std::numeric_limits<double>::max())));
+}
+
 double weight(const cross_entropy_options& o, std::size_t j) {
     return o.weight.empty() ? 1.0 : o.weight[j];
+}
+
+/// The size of the terms of the effective target a_ij = w_j ((1 - eps) y_ij + eps/C): the
+/// scale of its rounding error, which |a_ij| understates when a negative y_ij nearly cancels
+/// eps/C. For index targets y is one-hot (0 for an ignored row).
+double target_term_size(const target_view& target, const cross_entropy_options& o,
+                        std::size_t classes, std::size_t i, std::size_t j) {
+    const double eps = o.label_smoothing;
+    const double w = std::abs(weight(o, j));
+    double y = 0;
+    if (target.form() == target_view::kind::index) {
+        const std::int64_t t = target.class_indices()[i];
+        if (t == o.ignore_index) return 0;
+        y = static_cast<std::size_t>(t) == j ? 1 : 0;
+    } else {
+        y = std::abs(target.probs()[i * classes + j]);
+    }
+    return w * (eps > 0 ? (1 - eps) * y + eps / static_cast<double>(classes) : y);
 }
 
 }  // namespace
@@ -65,7 +91,7 @@ long double ulp(long double x) {
 double ulp_error(double computed, const value& truth) {
     const double special = nonfinite_error(computed, truth.nearest);
     if (special >= 0) return special;
-    return static_cast<double>(abs_difference(computed, truth) / ulp(truth.nearest));
+    return ratio(abs_difference(computed, truth), ulp(truth.nearest));
 }
 
 double ulp_error(long double computed, const value& truth) {
@@ -73,15 +99,16 @@ double ulp_error(long double computed, const value& truth) {
     if (std::isinf(truth.nearest_ld)) return computed == truth.nearest_ld ? 0 : inf;
     if (!std::isfinite(computed)) return inf;
     const long double d = std::abs((computed - truth.nearest_ld) - truth.residual_ld);
-    return static_cast<double>(d / ulp(truth.nearest_ld));
+    return ratio(d, ulp(truth.nearest_ld));
 }
 
 double magnitude_error(double computed, const value& truth, double magnitude) {
     const double special = nonfinite_error(computed, truth.nearest);
     if (special >= 0) return special;
-    const long double d = abs_difference(computed, truth);
-    if (magnitude == 0 || !std::isfinite(magnitude)) return d == 0 ? 0 : inf;
-    return static_cast<double>(d / ulp(magnitude));
+    // A magnitude rounded to double may underflow below the value itself: never use less.
+    const double m = std::isfinite(magnitude) ? std::max(magnitude, std::abs(truth.nearest))
+                                              : std::abs(truth.nearest);
+    return ratio(abs_difference(computed, truth), ulp(m));
 }
 
 std::vector<double> loss_magnitudes(std::span<const double> logits, std::size_t classes,
@@ -102,23 +129,21 @@ std::vector<double> loss_magnitudes(std::span<const double> logits, std::size_t 
             rows[i] = nan;
             continue;
         }
-        // |a_j| ((lse - z_j) + 1) for finite z_j.
-        auto term = [&](std::size_t j, double coef) {
-            return std::isfinite(z[j]) ? std::abs(coef) * ((lse - z[j]) + 1) : 0.0;
+        // |a_j|'s term size times ((lse - z_j) + 1), for finite z_j, in PyTorch's form.
+        auto term = [&](std::size_t j, double size) {
+            return std::isfinite(z[j]) ? size * ((lse - z[j]) + 1) : 0.0;
         };
         double m = 0;
         if (index_form) {
             const auto tu = static_cast<std::size_t>(t);
-            m = term(tu, (1 - eps) * weight(options, tu));
+            m = term(tu, (1 - eps) * std::abs(weight(options, tu)));
             if (eps > 0) {
                 for (std::size_t j = 0; j < classes; ++j)
-                    m += term(j, eps / c * weight(options, j));
+                    m += term(j, eps / c * std::abs(weight(options, j)));
             }
         } else {
-            for (std::size_t j = 0; j < classes; ++j) {
-                const double y = target.probs()[i * classes + j];
-                m += term(j, weight(options, j) * (eps > 0 ? (1 - eps) * y + eps / c : y));
-            }
+            for (std::size_t j = 0; j < classes; ++j)
+                m += term(j, target_term_size(target, options, classes, i, j));
         }
         rows[i] = m;
     }
@@ -130,6 +155,36 @@ std::vector<double> loss_magnitudes(std::span<const double> logits, std::size_t 
     return {total};
 }
 
+std::vector<std::string> known_reference_differences(std::span<const double> logits,
+                                                     std::size_t classes, const target_view& target,
+                                                     const cross_entropy_options& options) {
+    const batch_shape shape = make_shape(logits.size(), classes);
+    const target_mass masses = effective_target_mass(shape, target, options);
+    std::vector<std::string> out;
+    if (target.form() == target_view::kind::index) {
+        for (std::size_t i = 0; i < shape.rows; ++i) {
+            if (target.class_indices()[i] != options.ignore_index) continue;
+            const auto z = logits.subspan(i * classes, classes);
+            const bool some_nan_or_inf = std::any_of(z.begin(), z.end(), [](double v) {
+                return std::isnan(v) || v == std::numeric_limits<double>::infinity();
+            });
+            const bool all_minus_inf =
+                std::all_of(z.begin(), z.end(), [](double v) { return v == -inf; });
+            if (some_nan_or_inf || all_minus_inf) {
+                out.push_back("row " + std::to_string(i) +
+                              " is ignored and undefined: PyTorch's gradient there is NaN, the "
+                              "reference's 0");
+            }
+        }
+    }
+    if (options.reduction == reduction::mean && masses.mean_divisor == 0) {
+        out.emplace_back(
+            "the mean's divisor is 0: PyTorch gives NaN loss and gradient, the reference +-inf "
+            "or NaN");
+    }
+    return out;
+}
+
 reference_bounds bounds_for(std::span<const double> logits, std::size_t classes,
                             const target_view& target, const cross_entropy_options& options,
                             const oracle_result& truth) {
@@ -137,10 +192,20 @@ reference_bounds bounds_for(std::span<const double> logits, std::size_t classes,
     const bool index_form = target.form() == target_view::kind::index;
     const double ln_c = std::log(static_cast<double>(classes));
     reference_bounds b;
+    b.grad_magnitude =
+        grad_magnitudes(oracle_result::nearest(truth.probs), classes, target, options);
+    const target_mass masses = effective_target_mass(shape, target, options);
+    const double scale =
+        options.reduction == reduction::mean ? 1 / std::abs(masses.mean_divisor) : 1.0;
     b.probs.assign(shape.size(), 0.0);
     b.grad.assign(shape.size(), 0.0);
     b.grad_single.assign(shape.size(), inf);
     std::vector<double> row_shift(shape.rows, 0.0);  // max_j D_j per row
+    // The reference's sum_k w_k is a plain recursive sum: up to (C - 1) u relative in A.
+    const double plain_weight_sum =
+        index_form && options.label_smoothing > 0 && !options.weight.empty()
+            ? static_cast<double>(classes - 1)
+            : 0.0;
     std::vector<double> shift(classes);
     for (std::size_t i = 0; i < shape.rows; ++i) {
         const auto z = logits.subspan(i * classes, classes);
@@ -153,8 +218,20 @@ reference_bounds bounds_for(std::span<const double> logits, std::size_t classes,
             row_shift[i] = std::max(row_shift[i], shift[j]);
             b.probs[i * classes + j] = 8 + ln_c + shift[j];
         }
+        // Rounding of a_j and of A = sum_k a_k adds 2u (T_j + p_j sum_k T_k) s, T the target
+        // term sizes: more than |a_j| and A when mixed-sign targets cancel.
+        double total_terms = 0;
         for (std::size_t j = 0; j < classes; ++j)
-            b.grad[i * classes + j] = 12 + ln_c + row_shift[i];
+            total_terms += target_term_size(target, options, classes, i, j);
+        for (std::size_t j = 0; j < classes; ++j) {
+            const std::size_t k = i * classes + j;
+            const double p = truth.probs[k].nearest;
+            const double terms =
+                scale * (target_term_size(target, options, classes, i, j) + p * total_terms);
+            const double magnitude = b.grad_magnitude[k];
+            const double target_part = magnitude > 0 ? 4 * terms / magnitude : 0;
+            b.grad[k] = 12 + ln_c + row_shift[i] + target_part + plain_weight_sum;
+        }
         const std::int64_t t = index_form ? target.class_indices()[i] : -1;
         if (!index_form || t == options.ignore_index || options.label_smoothing > 0) continue;
         double others = 0;
@@ -171,8 +248,6 @@ reference_bounds bounds_for(std::span<const double> logits, std::size_t classes,
     for (std::size_t k = 0; k < b.loss.size(); ++k) {
         b.loss[k] = 8 + 2 * ln_c + (options.reduction == reduction::none ? row_shift[k] : all_rows);
     }
-    b.grad_magnitude =
-        grad_magnitudes(oracle_result::nearest(truth.probs), classes, target, options);
     return b;
 }
 

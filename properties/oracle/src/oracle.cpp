@@ -42,7 +42,7 @@ struct problem {
 
 /// The factor s of the gradient and the divisor of the mean, at one precision.
 struct scaling {
-    enum class kind { one, finite, infinite, undecided };
+    enum class kind { one, finite, zero_divisor, undecided };
     kind k = kind::one;
     interval divisor;  ///< sum of w[t_i] over kept rows (index) or N (probability); mean only
     interval s;        ///< 1 / divisor when finite
@@ -66,7 +66,7 @@ void compute_scaling(const problem& pb, scaling& out) {
         out.divisor.swap(scratch);
     }
     if (out.divisor.is_zero()) {
-        out.k = scaling::kind::infinite;  // IEEE: x / +0
+        out.k = scaling::kind::zero_divisor;
     } else if (out.divisor.positive() || out.divisor.negative()) {
         interval one(p);
         one.set(1.0);
@@ -204,8 +204,9 @@ retry compute_row(const problem& pb, std::size_t i, mpfr_prec_t precision,
         m = std::max(m, v);
     }
     if (m == -inf) {
+        // PyTorch: an ignored row still goes through log_softmax's backward, 0 - exp(NaN) * 0.
         std::fill(out.probs.begin(), out.probs.end(), exact_value(nan));
-        std::fill(out.grad.begin(), out.grad.end(), exact_value(ignored ? 0.0 : nan));
+        std::fill(out.grad.begin(), out.grad.end(), exact_value(nan));
         out.loss.k = ignored ? extended::kind::finite : extended::kind::nan;
         out.loss_value = exact_value(ignored ? 0.0 : nan);
         return {};
@@ -281,15 +282,9 @@ retry compute_row(const problem& pb, std::size_t i, mpfr_prec_t precision,
                 mul(ws.g[j], sc.s, inner);
                 needed.merge(decide(ws.g[j], settings, out.grad[j]));
                 break;
-            case scaling::kind::infinite: {  // +inf * inner, IEEE
-                extended x(p);
-                x.k = inner.is_zero()    ? extended::kind::nan
-                      : inner.positive() ? extended::kind::pos_inf
-                      : inner.negative() ? extended::kind::neg_inf
-                                         : extended::kind::undecided;
-                needed.merge(decide_extended(x, settings, out.grad[j], p));
+            case scaling::kind::zero_divisor:  // 0/0 in PyTorch's nll backward: NaN
+                out.grad[j] = exact_value(nan);
                 break;
-            }
             case scaling::kind::undecided:
                 out.grad[j] = exact_value(nan);
                 out.grad[j].proven = false;
@@ -317,13 +312,8 @@ retry reduce(const problem& pb, const std::vector<extended>& rows, mpfr_prec_t p
         ext_mul(result, sc.s, total);
     } else if (sc.k == scaling::kind::undecided) {
         result.k = extended::kind::undecided;
-    } else if (total.k != extended::kind::finite) {  // inf / +0 = inf, NaN / 0 = NaN
-        result.k = total.k;
-    } else {  // x / +0, IEEE
-        result.k = total.v.is_zero()    ? extended::kind::nan
-                   : total.v.positive() ? extended::kind::pos_inf
-                   : total.v.negative() ? extended::kind::neg_inf
-                                        : extended::kind::undecided;
+    } else {  // zero divisor: every kept w_t is 0, so PyTorch's nll mean is 0/0
+        result.k = extended::kind::nan;
     }
     return decide_extended(result, settings, out, precision);
 }

@@ -24,19 +24,32 @@ long double ulp(long double x);
 double ulp_error(double computed, const value& truth);
 /// The same for a long double against the long double rounding (nearest_ld, residual_ld).
 double ulp_error(long double computed, const value& truth);
-/// |computed - true| / ulp(magnitude): the error in ulps of a natural magnitude of the value
-/// (for a gradient entry s (A p_j + |a_j|), see grad_magnitudes). Non-finite values as in
-/// ulp_error; a zero magnitude gives 0 for an exact match and +inf otherwise.
+/// |computed - true| / ulp(max(magnitude, |nearest|)): the error in ulps of a natural
+/// magnitude of the value (for a gradient entry s (A p_j + |a_j|), see grad_magnitudes; the max
+/// guards against a magnitude that underflowed when rounded). Non-finite values as in
+/// ulp_error; a non-finite magnitude counts as |nearest|.
 double magnitude_error(double computed, const value& truth, double magnitude);
 
-/// The natural magnitude of each loss value: s sum_j |a_j| ((lse - z_j) + 1) summed over the
-/// rows the value covers (one row for reduction none), with the weighted target row a_j and
-/// the terms of PyTorch's form ((1 - eps) w_t (lse - z_t) + eps/C sum_j w_j (lse - z_j) for
-/// index targets). The +1 is the scale of ln S's rounding (S >= 1), which no float64 logsumexp
+/// The natural magnitude of each loss value: s sum_j T_j ((lse - z_j) + 1) summed over the
+/// rows the value covers (one row for reduction none), where T_j = |w_j| ((1 - eps) |y_j| +
+/// eps/C) is the size of the terms of the target a_j (|a_j| for non-negative targets), taken
+/// in PyTorch's form ((1 - eps) |w_t| (lse - z_t) + eps/C sum_j |w_j| (lse - z_j) for index
+/// targets). The +1 is the scale of ln S's rounding (S >= 1), which no float64 logsumexp
 /// avoids. Terms at -inf logits are skipped (their loss is not finite). NaN for undefined rows.
 std::vector<double> loss_magnitudes(std::span<const double> logits, std::size_t classes,
                                     const target_view& target,
                                     const cross_entropy_options& options);
+
+/// The semantic differences between xentcheck::cross_entropy and PyTorch (whose semantics the
+/// oracle follows) that a case contains, one description each; empty when none. Known, and
+/// reported to the library: (1) an ignored row whose logits are undefined (NaN, +inf or all
+/// -inf): PyTorch's gradient there is NaN, the reference's 0; (2) a mean whose divisor is
+/// exactly 0 (every kept target weighted 0, or no kept row): PyTorch gives NaN loss and NaN
+/// gradient in kept rows, the reference +-inf or NaN from its 1/0 scale. Comparisons skip such
+/// cases or count them apart.
+std::vector<std::string> known_reference_differences(std::span<const double> logits,
+                                                     std::size_t classes, const target_view& target,
+                                                     const cross_entropy_options& options);
 
 /// Which output an error bound is about.
 enum class output { probs, loss, grad };
@@ -46,7 +59,11 @@ enum class output { probs, loss, grad };
 /// when the double subtraction z_j - m is inexact, else 0:
 /// - probs p_j: ulp_error <= 8 + ln C + D_j;
 /// - loss: magnitude_error (loss_magnitudes) <= 8 + 2 ln C + max D over the rows covered;
-/// - grad: magnitude_error (grad_magnitudes) <= 12 + ln C + max_j D_j of the row;
+/// - grad: magnitude_error (grad_magnitudes) <= 12 + ln C + max_j D_j of the row
+///   + 4 s (T_j + p_j sum_k T_k) / magnitude_j (the rounding of a_j and A, which cancel for
+///   mixed-sign targets; T as in loss_magnitudes; about 4 for non-negative targets);
+///   + (C - 1) for weighted index targets with label smoothing (the reference sums the C weights
+///   of A = (1 - eps) w_t + eps/C sum_k w_k without compensation; see docs/accuracy.md);
 /// - grad of index targets without label smoothing (one product, no cancellation):
 ///   ulp_error <= 12 + ln C + D_j off the target and 12 + ln C + max_{k != t} D_k on it.
 /// Every non-finite value must match exactly.

@@ -54,11 +54,15 @@ struct oracle_result {
 ///   row loss = (1 - eps) w_t (lse - z_t) + eps/C sum_j w_j (lse - z_j)   (index targets),
 ///   row loss = sum_j a_j (lse - z_j), a_j = w_j ((1 - eps) y_j + eps/C)  (probability targets),
 ///   grad_j = s (A p_j - a_j), A = sum_j a_j, s = 1/divisor for mean, else 1.
-/// Inputs, validation (input_error) and non-finite semantics are those of xentcheck::
-/// cross_entropy (cross_entropy.h): a row with NaN, +inf or only -inf is NaN everywhere (an
-/// ignored row has loss 0 and gradient 0); a -inf logit under positive target mass gives +inf
-/// loss; a -inf logit under exactly zero mass gives NaN loss (0 * -inf), the gradient staying
-/// s (A p - a). The sign of a zero result is not modelled.
+/// Inputs, validation (input_error) and non-finite semantics are those documented for xentcheck::
+/// cross_entropy (cross_entropy.h), i.e. PyTorch's: a row with NaN, +inf or only -inf has NaN
+/// probabilities and gradient, and NaN loss unless ignored (loss 0; its gradient is still NaN,
+/// as PyTorch's log_softmax backward gives 0 - exp(NaN) * 0); a -inf logit under positive target
+/// mass gives +inf loss; a -inf logit under exactly zero mass gives NaN loss (0 * -inf), the
+/// gradient staying s (A p - a). A mean whose divisor is exactly 0 (no kept row, or every kept
+/// target weighted 0) gives NaN loss and NaN gradient in kept rows (PyTorch's 0/0; where
+/// negative weights cancel to 0 PyTorch mixes +-inf and NaN, which is not modelled). Results
+/// are finite-valued otherwise; the sign of a zero result is not modelled.
 oracle_result evaluate(std::span<const double> logits, std::size_t classes,
                        const target_view& target, const cross_entropy_options& options,
                        const oracle_options& settings = {});
