@@ -112,8 +112,8 @@ void read_target(const json& v, eval_case& c) {
             detail::read_matrix(v, field, c.target_probs, number_rule::finite, c.classes);
         if (shape.rows != c.rows) {
             fail_at(field, "",
-                    "has " + std::to_string(shape.rows) + " probability rows, expected " +
-                        std::to_string(c.rows) + " (one per row of logits)");
+                    "has " + detail::count_text(shape.rows, "probability row", "probability rows") +
+                        ", expected " + std::to_string(c.rows) + " (one per row of logits)");
         }
         return;
     }
@@ -125,8 +125,8 @@ void read_target(const json& v, eval_case& c) {
     c.target_kind = xentcheck::target_view::kind::index;
     if (items.size() != c.rows) {
         fail_at(field, "",
-                "has " + std::to_string(items.size()) + " class indices, expected " +
-                    std::to_string(c.rows) + " (one per row of logits)");
+                "has " + detail::count_text(items.size(), "class index", "class indices") +
+                    ", expected " + std::to_string(c.rows) + " (one per row of logits)");
     }
     for (std::size_t i = 0; i < items.size(); ++i) {
         c.target_indices.push_back(detail::read_integer(items[i], field, position_text(i, {})));
@@ -161,8 +161,8 @@ void read_expect_matrix(const json& v, const std::string& field, const eval_case
     }
     if (shape.rows != c.rows) {
         fail_at(field, "",
-                "has " + std::to_string(shape.rows) + " rows, expected " + std::to_string(c.rows) +
-                    " (the shape of the logits)");
+                "has " + detail::count_text(shape.rows, "row", "rows") + ", expected " +
+                    std::to_string(c.rows) + " (the shape of the logits)");
     }
 }
 

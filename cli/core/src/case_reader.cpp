@@ -167,7 +167,10 @@ case_reader::status case_reader::next_line() {
             return status::done;
         }
         ++line_number_;
-        const std::string_view line(line_buffer_, static_cast<std::size_t>(n));
+        std::string_view line(line_buffer_, static_cast<std::size_t>(n));
+        // Without the line end, a syntax error at the end of the line gets its own column.
+        while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
+            line.remove_suffix(1);
         if (is_blank(line)) continue;
         try {
             parse_json_text(line, line_value_, rewrite_scratch_);

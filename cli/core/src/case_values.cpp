@@ -100,7 +100,7 @@ matrix_shape read_matrix(const json& v, const std::string& field, std::vector<do
         for (std::size_t j = 0; j < items.size(); ++j) {
             if (items[j].is_array()) {
                 fail_at(field, position_text(std::nullopt, j),
-                        "is an array, but element 0 is a number (mixed 1-D and 2-D)");
+                        "is an array, but class 0 is a number (mixed 1-D and 2-D)");
             }
             out.push_back(read_number(items[j], field, position_text(std::nullopt, j), rule));
         }
@@ -134,6 +134,10 @@ matrix_shape read_matrix(const json& v, const std::string& field, std::vector<do
         }
     }
     return shape;
+}
+
+std::string count_text(std::size_t n, std::string_view singular, std::string_view plural) {
+    return std::to_string(n) + " " + std::string(n == 1 ? singular : plural);
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {

@@ -53,6 +53,9 @@ matrix_shape read_matrix(const nlohmann::json& v, const std::string& field,
                          std::vector<double>& out, number_rule rule,
                          std::optional<std::size_t> columns = std::nullopt);
 
+/// "1 row", "2 rows": a count with the noun in the right number.
+std::string count_text(std::size_t n, std::string_view singular, std::string_view plural);
+
 /// Levenshtein distance (for "did you mean" suggestions on misspelt field names).
 std::size_t edit_distance(std::string_view a, std::string_view b);
 

@@ -91,6 +91,13 @@ std::string short_text(double v) {
     return fmt::to_string(b);
 }
 
+/// The largest relative error, or "-" when it is only infinite because the values checked
+/// against 0 (row sums of the gradient) have no relative error.
+std::string relative_text(const xentcheck::check_result& r) {
+    if (std::isinf(r.max_rel_error) && std::isfinite(r.max_abs_error)) return "-";
+    return short_text(r.max_rel_error);
+}
+
 class text_report final : public report {
   public:
     text_report(output_sink& out, bool color) : out_(out), p_(color ? colored : plain) {}
@@ -121,7 +128,7 @@ class text_report final : public report {
             section = "";
         }
         if (x.has_grad) write_values(out, section, "grad", x.grad, c.classes, c.batched);
-        fmt::format_to(std::back_inserter(out), "  {}{:<32} {:<7} {:>9} {:>9}  {:<20}  {}{}\n",
+        fmt::format_to(std::back_inserter(out), "  {}{:<32} {:<7} {:>9} {:>9}  {:<26}  {}{}\n",
                        p_.dim, "check", "result", "max err", "rel err", "tolerance", "worst",
                        p_.reset);
         for (const check_entry& entry : e.checks)
@@ -163,9 +170,9 @@ class text_report final : public report {
         }
         const std::string tol =
             "atol " + short_text(r.used.atol) + ", rtol " + short_text(r.used.rtol);
-        fmt::format_to(std::back_inserter(out), "  {:<32} {}{:<7}{} {:>9} {:>9}  {:<20}  {}\n",
+        fmt::format_to(std::back_inserter(out), "  {:<32} {}{:<7}{} {:>9} {:>9}  {:<26}  {}\n",
                        r.name, r.passed ? p_.pass : p_.fail, r.passed ? "pass" : "FAIL", p_.reset,
-                       short_text(r.max_abs_error), short_text(r.max_rel_error), tol,
+                       short_text(r.max_abs_error), relative_text(r), tol,
                        r.worst ? r.worst->to_string() : std::string("-"));
         for (const xentcheck::finding& f : r.findings) {
             buffer line;
