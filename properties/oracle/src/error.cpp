@@ -111,6 +111,16 @@ double magnitude_error(double computed, const value& truth, double magnitude) {
     return ratio(abs_difference(computed, truth), ulp(m));
 }
 
+double magnitude_error(long double computed, const value& truth, double magnitude) {
+    if (std::isnan(truth.nearest_ld)) return std::isnan(computed) ? 0 : inf;
+    if (std::isinf(truth.nearest_ld)) return computed == truth.nearest_ld ? 0 : inf;
+    if (!std::isfinite(computed)) return inf;
+    const long double d = std::abs((computed - truth.nearest_ld) - truth.residual_ld);
+    const long double a = std::abs(truth.nearest_ld);
+    const long double m = std::isfinite(magnitude) ? std::max<long double>(magnitude, a) : a;
+    return ratio(d, ulp(m));
+}
+
 std::vector<double> loss_magnitudes(std::span<const double> logits, std::size_t classes,
                                     const target_view& target,
                                     const cross_entropy_options& options) {

@@ -30,6 +30,9 @@ double ulp_error(long double computed, const value& truth);
 /// ulp_error; a non-finite magnitude counts as |nearest|.
 double magnitude_error(double computed, const value& truth, double magnitude);
 
+/// The same for a long double against the long double rounding, in long double ulps.
+double magnitude_error(long double computed, const value& truth, double magnitude);
+
 /// The natural magnitude of each loss value: s sum_j T_j ((lse - z_j) + 1) summed over the
 /// rows the value covers (one row for reduction none), where T_j = |w_j| ((1 - eps) |y_j| +
 /// eps/C) is the size of the terms of the target a_j (|a_j| for non-negative targets), taken
