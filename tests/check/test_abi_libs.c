@@ -19,10 +19,12 @@ int xentcheck_abi_version(void) {
 }
 #endif
 
-/* Prints to stdout (which serve-lib diverts to stderr) and refuses every problem. */
+/* Prints to stdout (which serve-lib diverts to stderr), reads stdin (which serve-lib replaces by
+ * /dev/null: otherwise this blocks, or swallows requests) and refuses every problem. */
 static int refuse(char* error, size_t error_size) {
     printf("debug output that must not reach the protocol stream\n");
     fflush(stdout);
+    if (getchar() != EOF) return 8;
     snprintf(error, error_size, "refused by the test library");
     return 7;
 }

@@ -59,10 +59,14 @@ TEST(ServeLibrary, ThroughTheClientARefusedLibraryIsAStartupFault) {
     EXPECT_TRUE(o.fault.at_startup);
 }
 
-TEST(ServeLibrary, LibraryErrorsBecomeErrorResponsesAndItsStdoutIsDiverted) {
-    // The test library printf()s to stdout before refusing: had that reached the protocol
-    // stream, the client would see garbage instead of the error response.
-    process_client client(serve_command(XENTCHECK_TEST_ABI_PRINTS_TO_STDOUT));
+TEST(ServeLibrary, LibraryErrorsBecomeErrorResponsesAndItsStdioIsDiverted) {
+    // The test library printf()s to stdout and reads stdin before refusing: had the printing
+    // reached the protocol stream, the client would see garbage instead of the error response;
+    // had the reading reached it, the library would block (a timeout) or return 8.
+    client_options options;
+    options.request_timeout = 3s;
+    options.startup_timeout = 3s;
+    process_client client(serve_command(XENTCHECK_TEST_ABI_PRINTS_TO_STDOUT), options);
     for (const dtype t : {dtype::float64, dtype::float32}) {
         const outcome o = client.evaluate(make_request(1, 3, reduction::mean, t));
         EXPECT_EQ(o.fault.kind, fault_kind::error_response) << o.fault.to_string();

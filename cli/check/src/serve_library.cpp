@@ -120,13 +120,18 @@ std::string load_path(const char* path) {
 int serve_library(const char* path) {
     // The protocol stream gets a private descriptor; fd 1 becomes stderr, so printf debugging
     // in the library (or its constructors) cannot corrupt the responses.
+    // Likewise the requests: fd 0 becomes /dev/null, so a library reading stdin cannot steal them.
     std::signal(SIGPIPE, SIG_IGN);
     std::fflush(stdout);
     const int out_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
-    if (out_fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
-        say("cannot set up stdout");
+    const int in_fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+    const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (out_fd < 0 || in_fd < 0 || null_fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0 ||
+        dup2(null_fd, STDIN_FILENO) < 0) {
+        say("cannot set up stdin and stdout");
         return 1;
     }
+    close(null_fd);
     void* handle = dlopen(load_path(path).c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle == nullptr) {
         const char* why = dlerror();
@@ -162,7 +167,7 @@ int serve_library(const char* path) {
         if (nl == std::string::npos && !eof) {
             scanned = buffer.size();
             char chunk[1 << 16];
-            const ssize_t n = read(STDIN_FILENO, chunk, sizeof chunk);
+            const ssize_t n = read(in_fd, chunk, sizeof chunk);
             if (n < 0 && errno == EINTR) continue;
             if (n < 0) {
                 say("cannot read stdin");

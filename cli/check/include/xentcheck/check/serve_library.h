@@ -9,8 +9,9 @@ namespace xentcheck::check {
 /// The serving mode behind `xentcheck check --lib PATH`: loads the library at `path`
 /// (dlopen, RTLD_NOW), checks that it exports xentcheck_abi_version, xentcheck_cross_entropy_f32
 /// and xentcheck_cross_entropy_f64 and reports ABI version 1, then answers protocol requests
-/// read from stdin on stdout until stdin ends. The library's own writes to stdout are diverted
-/// to stderr so they cannot corrupt the protocol stream. A crash inside the library ends this
+/// read from stdin on stdout until stdin ends. The protocol streams move to private
+/// descriptors: the library's own writes to stdout go to stderr and its reads of stdin see
+/// /dev/null, so it can neither corrupt nor consume the protocol. A crash inside the library ends this
 /// process only; the client classifies it. Returns the exit code: 0 at the end of input, 2 when
 /// the library cannot be loaded, lacks symbols (all missing ones are named on stderr) or has
 /// another ABI version, 1 on an I/O error.
