@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -59,15 +60,52 @@ std::vector<request> fixed_requests() {
     return out;
 }
 
-/// Runs every fixed request through `command` in one pipelined batch; returns the failures.
+/// One small problem (3 x 5, finite logits in [-4, 4]) for every combination of dtype, target
+/// form, reduction, weight, label smoothing and (index targets) ignore_index.
+std::vector<request> every_configuration() {
+    std::vector<request> out;
+    std::mt19937 rng(2024);
+    const auto sixteenth = [&](int lo, int hi) {  // k / 16, exact in float32
+        return static_cast<double>(std::uniform_int_distribution<int>(lo, hi)(rng)) / 16.0;
+    };
+    for (const dtype t : {dtype::float64, dtype::float32})
+        for (const bool index : {true, false})
+            for (const reduction red : {reduction::none, reduction::mean, reduction::sum})
+                for (const bool weighted : {false, true})
+                    for (const bool smoothed : {false, true})
+                        for (const bool ignoring : {false, true}) {
+                            if (ignoring && !index) continue;
+                            request r = make_request(3, 5, red, t);
+                            for (double& z : r.logits)
+                                z = sixteenth(-64, 64);
+                            if (index) {
+                                r.target_indices = {4, 0, 2};
+                                if (ignoring) {
+                                    r.ignore_index = 0;  // row 1 is ignored
+                                }
+                            } else {
+                                r.target_form = target_view::kind::probability;
+                                for (int k = 0; k < 15; ++k)
+                                    r.target_probs.push_back(sixteenth(0, 16));
+                            }
+                            if (weighted) r.weight = {0.5, 1.0, 2.0, 0.25, 1.5};
+                            if (smoothed) r.label_smoothing = 0.2;
+                            out.push_back(r);
+                        }
+    return out;
+}
+
+/// Runs the fixed requests and every configuration through `command` in one pipelined batch.
 void expect_correct(const std::string& command) {
     client_options options;
     options.startup_timeout = 30s;
     process_client client(command, options);
-    const auto requests = fixed_requests();
+    auto requests = fixed_requests();
+    const auto more = every_configuration();
+    requests.insert(requests.end(), more.begin(), more.end());
     const auto results = client.evaluate_batch(requests);
     for (std::size_t k = 0; k < requests.size(); ++k) {
-        SCOPED_TRACE("fixed request " + std::to_string(k) + " (" +
+        SCOPED_TRACE("request " + std::to_string(k) + " (" +
                      std::string(to_string(requests[k].dtype)) + ")");
         ASSERT_TRUE(results[k].ok()) << results[k].fault.to_string();
         EXPECT_EQ(describe_failures(compare_with_reference(requests[k], results[k].values)), "");
