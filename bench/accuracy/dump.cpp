@@ -36,7 +36,7 @@ dump_writer::dump_writer(const std::string& path, std::uint64_t seed, std::uint6
                          long precision)
     : out_(path, std::ios::binary | std::ios::trunc), path_(path) {
     if (!out_) throw std::runtime_error(path + ": cannot open for writing");
-    out_ << R"({"format": "xentcheck-accuracy-dump", "version": 1, "seed": )" << seed
+    out_ << R"({"format": "xentcheck-accuracy-dump", "version": 2, "seed": )" << seed
          << R"(, "cases": )" << cases << R"(, "precision": )" << precision << R"(, "regimes": [)";
     const auto regimes = oracle::all_regimes();
     for (std::size_t r = 0; r < regimes.size(); ++r)
@@ -46,7 +46,8 @@ dump_writer::dump_writer(const std::string& path, std::uint64_t seed, std::uint6
 
 void dump_writer::write(std::uint64_t case_id, const oracle::sampled_case& c,
                         const oracle::oracle_result& truth,
-                        const oracle::reference_bounds& bounds) {
+                        const oracle::reference_bounds& bounds,
+                        const cross_entropy_result<double>& ref) {
     put<std::uint64_t>(out_, case_id);
     put<std::uint32_t>(out_, static_cast<std::uint32_t>(c.kind));
     put<std::uint32_t>(out_, static_cast<std::uint32_t>(c.rows));
@@ -72,6 +73,9 @@ void dump_writer::write(std::uint64_t case_id, const oracle::sampled_case& c,
     put_all(out_, oracle::oracle_result::nearest(truth.grad));
     put_all(out_, residuals(truth.grad));
     put_all(out_, bounds.grad_magnitude);
+    put_all(out_, ref.probs);
+    put_all(out_, ref.loss);
+    put_all(out_, ref.grad);
 }
 
 void dump_writer::close() {

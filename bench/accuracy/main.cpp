@@ -174,7 +174,7 @@ int run(const settings& s) {
             st.bound_violations += violations.size();
         }
         values += 2 * c.logits.size() + ref.loss.size();
-        if (dump) dump->write(id, c, truth, bounds);
+        if (dump) dump->write(id, c, truth, bounds, ref);
     }
     if (dump) dump->close();
     const double seconds =

@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """torch_accuracy.py: PyTorch's float64 accuracy against the xentcheck oracle.
 
-Reads a dump written by `xentcheck_accuracy --dump FILE` (the cases and their correctly rounded
-oracle values; format in docs/accuracy.md), runs torch.softmax and F.cross_entropy (forward and
-autograd backward) in float64 on every case, and prints the same table as xentcheck_accuracy,
-computed the same way:
+Reads a dump written by `xentcheck_accuracy --dump FILE` (the cases, their correctly rounded
+oracle values and the reference's outputs; format in docs/accuracy.md), runs torch.softmax and
+F.cross_entropy (forward and autograd backward) in float64 on every case, and prints the same
+table as xentcheck_accuracy, computed the same way; then the reference's table recomputed from
+the dump (a check that both programs measure alike) and a paired comparison on the same values:
   ulp error           |computed - true| / ulp(nearest), true = nearest + residual
   magnitude ulp error |computed - true| / ulp(magnitude), magnitude from the dump
 with (computed - nearest) - residual evaluated in long double, NaN/inf matched exactly (a
@@ -98,8 +99,8 @@ def read_cases(path):
             raise DumpError(f"{path}: header: not a JSON line ({e})") from None
         if not isinstance(header, dict) or header.get("format") != "xentcheck-accuracy-dump":
             raise DumpError(f"{path}: header: format is not xentcheck-accuracy-dump")
-        if header.get("version") != 1:
-            raise DumpError(f"{path}: header: version {header.get('version')} is not 1")
+        if header.get("version") != 2:
+            raise DumpError(f"{path}: header: version {header.get('version')} is not 2")
         regimes = header.get("regimes", [])
         index = 0
         while True:
@@ -127,7 +128,8 @@ def read_cases(path):
             c["weight"] = rd("weight", "<f8", classes) if has_weight else None
             for field, count in (("probs", n), ("probs_residual", n), ("loss", losses),
                                  ("loss_residual", losses), ("loss_magnitude", losses),
-                                 ("grad", n), ("grad_residual", n), ("grad_magnitude", n)):
+                                 ("grad", n), ("grad_residual", n), ("grad_magnitude", n),
+                                 ("ref_probs", n), ("ref_loss", losses), ("ref_grad", n)):
                 c[field] = rd(field, "<f8", count)
             index += 1
             yield header, c
@@ -150,21 +152,60 @@ def torch_outputs(c):
             z.grad.numpy().reshape(-1))
 
 
-def measure(c, probs, loss, grad, stats):
-    stats["cases"] += 1
-    col = stats["columns"]
-    cid = c["id"]
-    col[0].add(errors_against(probs, c["probs"], c["probs_residual"], ulp(c["probs"])), cid)
-    col[1].add(errors_against(loss, c["loss"], c["loss_residual"], ulp(c["loss"])), cid)
-    col[2].add(errors_against(loss, c["loss"], c["loss_residual"],
-                              magnitude_ulp(c["loss_magnitude"], c["loss"])), cid)
+def column_errors(c, probs, loss, grad):
+    """The error arrays of one case's outputs, one per column (grad* is a subset of grad)."""
     g = errors_against(grad, c["grad"], c["grad_residual"], ulp(c["grad"]))
-    col[3].add(g, cid)
     if c["index_form"] and c["label_smoothing"] == 0:
-        kept = np.repeat(c["target"] != c["ignore_index"], c["classes"])
-        col[4].add(g[kept], cid)
-    col[5].add(errors_against(grad, c["grad"], c["grad_residual"],
-                              magnitude_ulp(c["grad_magnitude"], c["grad"])), cid)
+        single = g[np.repeat(c["target"] != c["ignore_index"], c["classes"])]
+    else:
+        single = g[:0]
+    return [
+        errors_against(probs, c["probs"], c["probs_residual"], ulp(c["probs"])),
+        errors_against(loss, c["loss"], c["loss_residual"], ulp(c["loss"])),
+        errors_against(loss, c["loss"], c["loss_residual"],
+                       magnitude_ulp(c["loss_magnitude"], c["loss"])),
+        g,
+        single,
+        errors_against(grad, c["grad"], c["grad_residual"],
+                       magnitude_ulp(c["grad_magnitude"], c["grad"])),
+    ]
+
+
+class Paired:
+    """Reference against PyTorch on the same values: mean errors, and how often each is worse
+    by more than half an ulp (values where both agreed with the oracle on finiteness)."""
+
+    def __init__(self):
+        self.count = 0
+        self.ref_sum = 0.0
+        self.torch_sum = 0.0
+        self.ref_worse = 0
+        self.torch_worse = 0
+
+    def add(self, ref, other):
+        both = np.isfinite(ref) & np.isfinite(other)
+        r, t = ref[both], other[both]
+        self.count += r.size
+        self.ref_sum += float(r.sum())
+        self.torch_sum += float(t.sum())
+        self.ref_worse += int((r > t + 0.5).sum())
+        self.torch_worse += int((t > r + 0.5).sum())
+
+
+def new_stats():
+    return {"cases": 0, "columns": [Column() for _ in COLUMNS]}
+
+
+def measure(c, torch_values, stats, ref_stats, paired):
+    ref_values = (c["ref_probs"], c["ref_loss"], c["ref_grad"])
+    ours = column_errors(c, *torch_values)
+    theirs = column_errors(c, *ref_values)
+    for target, errors in ((stats, ours), (ref_stats, theirs)):
+        target["cases"] += 1
+        for column, e in zip(target["columns"], errors):
+            column.add(e, c["id"])
+    for p, r, t in zip(paired, theirs, ours):
+        p.add(r, t)
 
 
 def cell(column):
@@ -172,6 +213,21 @@ def cell(column):
     if column.nonfinite:
         text += f" ({column.nonfinite} nf)"
     return text
+
+
+def print_paired(regimes, paired):
+    print("| regime | " + " | ".join(COLUMNS) + " |")
+    print("|---|" + "---:|" * len(COLUMNS))
+    for name in regimes + ["**all**"]:
+        cells = []
+        for p in paired[name]:
+            if p.count == 0:
+                cells.append("-")
+                continue
+            cells.append(f"{p.ref_sum / p.count:.3g} / {p.torch_sum / p.count:.3g} "
+                         f"({100 * p.ref_worse / p.count:.2g}% / "
+                         f"{100 * p.torch_worse / p.count:.2g}%)")
+        print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 def print_tables(regimes, stats):
@@ -204,15 +260,16 @@ def main(argv):
     path = argv[1]
     torch.set_num_threads(1)  # one reduction order, and frugal on a shared machine
     start = time.monotonic()
-    regimes, stats, header = [], {}, None
+    regimes, stats, ref_stats, paired, header = [], {}, {}, {}, None
     try:
         for header, c in read_cases(path):
             if not regimes:
                 regimes = header["regimes"]
-                stats = {r: {"cases": 0, "columns": [Column() for _ in COLUMNS]}
-                         for r in regimes}
-            probs, loss, grad = torch_outputs(c)
-            measure(c, probs, loss, grad, stats[c["regime"]])
+                stats = {r: new_stats() for r in regimes}
+                ref_stats = {r: new_stats() for r in regimes}
+                paired = {r: [Paired() for _ in COLUMNS] for r in regimes + ["**all**"]}
+            r = c["regime"]
+            measure(c, torch_outputs(c), stats[r], ref_stats[r], paired[r])
     except OSError as e:
         print(f"torch_accuracy.py: {path}: {e.strerror}", file=sys.stderr)
         return 2
@@ -222,9 +279,20 @@ def main(argv):
     if header is None:
         print(f"torch_accuracy.py: {path}: no cases", file=sys.stderr)
         return 2
-    print(f"## PyTorch {torch.__version__} float64 against the oracle ("
-          f"{sum(s['cases'] for s in stats.values())} cases, seed {header.get('seed')})\n")
+    for name in regimes:  # the "all" row of the paired table
+        for a, b in zip(paired["**all**"], paired[name]):
+            for field in ("count", "ref_sum", "torch_sum", "ref_worse", "torch_worse"):
+                setattr(a, field, getattr(a, field) + getattr(b, field))
+    cases = sum(s["cases"] for s in stats.values())
+    print(f"## PyTorch {torch.__version__} float64 against the oracle ({cases} cases, seed "
+          f"{header.get('seed')})\n")
     print_tables(regimes, stats)
+    print("\n## xentcheck::cross_entropy<double> from the same dump, measured here (must equal "
+          "xentcheck_accuracy's table)\n")
+    print_tables(regimes, ref_stats)
+    print("\n## Paired: mean error, reference / PyTorch (share of values where the reference / "
+          "PyTorch is worse by more than 0.5)\n")
+    print_paired(regimes, paired)
     print(f"\nelapsed: {time.monotonic() - start:.1f} s")
     return 0
 
