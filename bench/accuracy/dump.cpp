@@ -45,8 +45,7 @@ dump_writer::dump_writer(const std::string& path, std::uint64_t seed, std::uint6
 }
 
 void dump_writer::write(std::uint64_t case_id, const oracle::sampled_case& c,
-                        const oracle::oracle_result& truth,
-                        const oracle::reference_bounds& bounds,
+                        const oracle::oracle_result& truth, const oracle::reference_bounds& bounds,
                         const cross_entropy_result<double>& ref) {
     put<std::uint64_t>(out_, case_id);
     put<std::uint32_t>(out_, static_cast<std::uint32_t>(c.kind));
