@@ -1,0 +1,63 @@
+/// xentcheck/properties/implementation.h: the interface every checked implementation offers.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "xentcheck/properties/problem.h"
+
+namespace xentcheck::properties {
+
+/// What an implementation computes for a problem, widened to double.
+struct outputs {
+    std::vector<double> probs;  ///< softmax(logits), N x C
+    std::vector<double> loss;   ///< N values (reduction none) or 1
+    std::vector<double> grad;   ///< d loss / d logits, N x C (of the summed loss for none)
+};
+
+/// Raised by an implementation that cannot evaluate a problem (crash of an external process,
+/// malformed reply, unsupported option). Properties report it as a failure with its message.
+class evaluation_error : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+/// Something that computes softmax + cross-entropy: the reference, a planted-bug variant, or
+/// (in the CLI) a wrapper around another program or library. Properties call evaluate() one or
+/// more times per problem; it may throw (any std::exception counts as a failure).
+class implementation {
+  public:
+    virtual ~implementation() = default;
+    /// A short name for reports.
+    virtual std::string name() const = 0;
+    /// Outputs for the problem, computed at p.dtype.
+    virtual outputs evaluate(const problem& p) = 0;
+};
+
+/// The truth: lib's reference evaluated in long double and rounded to double, whatever
+/// p.dtype is (float32 problems are float-exact, so this is the exact answer rounded once).
+/// Checked values of dtype T are held to it under the tolerance model with unit_roundoff<T>().
+outputs reference_outputs(const problem& p);
+
+/// lib's reference as an implementation.
+class reference_implementation final : public implementation {
+  public:
+    /// Which arithmetic the reference uses for a problem.
+    enum class arithmetic {
+        /// float64 problems in long double (rounded to double); float32 problems in float, as
+        /// a float32 implementation would compute them.
+        standard,
+        /// At the problem's dtype: double for float64, float for float32.
+        native,
+    };
+    /// The reference in the given arithmetic.
+    explicit reference_implementation(arithmetic a = arithmetic::standard) : arithmetic_(a) {}
+    std::string name() const override;
+    outputs evaluate(const problem& p) override;
+
+  private:
+    arithmetic arithmetic_;
+};
+
+}  // namespace xentcheck::properties

@@ -1,0 +1,188 @@
+/// Gradient properties: row sums, bounds, ignored rows, chain rule, Hessian by differences.
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <sstream>
+
+#include "support.h"
+#include "xentcheck/jacobian.h"
+#include "xentcheck/softmax.h"
+
+namespace xentcheck::properties {
+
+verdict grad_rows_sum_to_zero(implementation& impl, const problem& p) {
+    outputs out;
+    if (auto failed = detail::evaluate(impl, p, out)) return *failed;
+    const auto keep = detail::defined_rows(p);
+    return detail::from_checks({check_grad_rows_sum_to_zero(
+        detail::keep_rows(out.grad, p.classes, keep), p.classes, p.tolerance())});
+}
+
+verdict grad_within_bounds(implementation& impl, const problem& p) {
+    outputs out;
+    if (auto failed = detail::evaluate(impl, p, out)) return *failed;
+    const outputs truth = reference_outputs(p);
+    const auto magnitudes = detail::grad_magnitudes_of(p, truth);
+    const detail::effective_targets e = detail::effective(p);
+    const tolerance tol = p.tolerance().grad();
+    const auto keep = detail::defined_rows(p);
+    const std::size_t c = p.classes;
+    for (std::size_t i = 0; i < p.rows; ++i) {
+        if (!keep[i]) continue;
+        const long double s = p.row_ignored(i) ? 0.0L : e.scale;
+        for (std::size_t j = 0; j < c; ++j) {
+            const std::size_t k = i * c + j;
+            const double lower = static_cast<double>(-s * e.a[k]);
+            const double upper = static_cast<double>(s * e.mass[i] * truth.probs[k]);
+            const double allowed = tol.bound(magnitudes[k]);
+            const double g = out.grad[k];
+            if (g >= lower - allowed && g <= upper + allowed) continue;
+            std::ostringstream os;
+            os << "grad_within_bounds: row " << i << ", class " << j << ": grad " << show_number(g)
+               << " outside [-s a_j, s A p_j] = [" << show_number(lower) << ", "
+               << show_number(upper) << "] by more than " << show_number(allowed);
+            return verdict::fail(os.str());
+        }
+    }
+    return verdict::pass();
+}
+
+verdict ignored_rows_exactly_zero(implementation& impl, const problem& p) {
+    if (p.kind() != target_kind::index) return verdict::pass();
+    outputs out;
+    if (auto failed = detail::evaluate(impl, p, out)) return *failed;
+    for (std::size_t i = 0; i < p.rows; ++i) {
+        if (!p.row_ignored(i)) continue;
+        for (std::size_t j = 0; j < p.classes; ++j) {
+            const double g = out.grad[i * p.classes + j];
+            if (g != 0.0) {
+                return verdict::fail("ignored_rows_exactly_zero: row " + std::to_string(i) +
+                                     " is ignored but grad at class " + std::to_string(j) + " is " +
+                                     show_number(g));
+            }
+        }
+        if (p.reduction == xentcheck::reduction::none && out.loss[i] != 0.0) {
+            return verdict::fail("ignored_rows_exactly_zero: row " + std::to_string(i) +
+                                 " is ignored but its loss is " + show_number(out.loss[i]));
+        }
+    }
+    return verdict::pass();
+}
+
+verdict grad_matches_chain_rule(implementation& impl, const problem& p) {
+    outputs out;
+    if (auto failed = detail::evaluate(impl, p, out)) return *failed;
+    const std::size_t c = p.classes;
+    const std::vector<long double> z(p.logits.begin(), p.logits.end());
+    const std::vector<long double> probs = xentcheck::softmax<long double>(z, c);
+    const detail::effective_targets e = detail::effective(p);
+    // dE/dp_j = -a_j / p_j for the row loss E = -sum_j a_j log p_j. Where p_j is so small
+    // that a_j / p_j overflows even in long double (p_j < a_j e^-11356, e.g. logit gaps of
+    // 1e4 and more), the chain path cannot be evaluated: skip the row.
+    std::vector<bool> keep = detail::defined_rows(p);
+    std::vector<long double> dedp(z.size(), 0.0L), chain(z.size());
+    for (std::size_t i = 0; i < p.rows; ++i) {
+        for (std::size_t j = 0; j < c && keep[i]; ++j) {
+            const std::size_t k = i * c + j;
+            if (e.a[k] == 0) continue;
+            dedp[k] = -e.a[k] / probs[k];
+            if (!std::isfinite(dedp[k])) keep[i] = false;
+        }
+    }
+    xentcheck::softmax_jvp<long double>(probs, c, dedp, chain);
+    std::vector<double> expected(z.size());
+    for (std::size_t i = 0; i < p.rows; ++i) {
+        const long double s = p.row_ignored(i) ? 0.0L : e.scale;
+        for (std::size_t j = 0; j < c; ++j)
+            expected[i * c + j] = static_cast<double>(s * chain[i * c + j]);
+    }
+    // The chain path cancels -a_j against p_j sum_k a_k in long double: its own error is
+    // safety (C + 2) u_ld times the entry's magnitude s (A p_j + a_j).
+    tolerance tol = p.tolerance().grad();
+    tol.rtol += static_cast<double>(tolerance_model::safety * static_cast<long double>(c + 2) *
+                                    detail::u_long_double);
+    const auto magnitudes = detail::grad_magnitudes_of(p, reference_outputs(p));
+    return detail::from_checks({detail::compare(
+        "grad vs chain rule J(p) (-a/p)", detail::keep_rows(expected, c, keep),
+        detail::keep_rows(out.grad, c, keep), c, tol, detail::keep_rows(magnitudes, c, keep))});
+}
+
+namespace {
+
+/// Up to 8 (row, class) coordinates with finite logits: each sampled row's largest logit,
+/// its target class, and its first and last class.
+std::vector<std::pair<std::size_t, std::size_t>> sample_coordinates(const problem& p) {
+    std::set<std::pair<std::size_t, std::size_t>> picked;
+    const auto keep = detail::defined_rows(p);
+    const std::size_t c = p.classes;
+    for (const std::size_t i : {std::size_t{0}, p.rows - 1}) {
+        if (!keep[i]) continue;
+        const auto row = p.logits.begin() + static_cast<std::ptrdiff_t>(i * c);
+        const auto argmax = static_cast<std::size_t>(
+            std::max_element(row, row + static_cast<std::ptrdiff_t>(c)) - row);
+        std::vector<std::size_t> columns{argmax, 0, c - 1};
+        if (p.kind() == target_kind::index && !p.row_ignored(i))
+            columns.push_back(static_cast<std::size_t>(p.target_indices()[i]));
+        for (const std::size_t j : columns) {
+            if (std::isfinite(p.logits[i * c + j]) && picked.size() < 8) picked.insert({i, j});
+        }
+    }
+    return {picked.begin(), picked.end()};
+}
+
+}  // namespace
+
+verdict hessian_matches_gradient_differences(implementation& impl, const problem& p) {
+    outputs base;
+    if (auto failed = detail::evaluate(impl, p, base)) return *failed;
+    const std::size_t c = p.classes, n = p.rows * p.classes;
+    const std::vector<long double> z(p.logits.begin(), p.logits.end());
+    std::vector<long double> hessian(p.rows * c * c);
+    xentcheck::cross_entropy_hessian<long double>(z, c, p.target_view(), p.options(), hessian);
+    const tolerance_model model = p.tolerance();
+    // Every gradient entry's error is at most grad().bound(2 grad_scale) (its magnitude
+    // s (A p + |a|) is at most twice grad_scale). Along one logit, |d^2 g / dz^2| <=
+    // s A / (6 sqrt 3) < 0.1 s A and |d^3 g / dz^3| <= s A / 8, with s A <= grad_scale.
+    const double scale = model.scale().grad_scale;
+    const double grad_error = model.grad().bound(2 * scale);
+    const double second = 0.1 * scale, third = scale / 8;
+    const double step = plan_central_difference(grad_error, third).step;
+    for (const auto& [i, j] : sample_coordinates(p)) {
+        const std::size_t k = i * c + j;
+        std::vector<double> up = p.logits, down = p.logits;
+        up[k] = detail::round_to_dtype(p.logits[k] + step, p.dtype);
+        down[k] = detail::round_to_dtype(p.logits[k] - step, p.dtype);
+        // The steps actually taken (exact in long double); huge logits absorb the step.
+        const long double hp = static_cast<long double>(up[k]) - p.logits[k];
+        const long double hm = static_cast<long double>(p.logits[k]) - down[k];
+        if (!(hp > step / 2 && hp < 2 * step && hm > step / 2 && hm < 2 * step)) continue;
+        outputs gp, gm;
+        if (auto failed = detail::evaluate(impl, detail::with_logits(p, up), gp,
+                                           "the problem with one logit raised"))
+            return *failed;
+        if (auto failed = detail::evaluate(impl, detail::with_logits(p, down), gm,
+                                           "the problem with one logit lowered"))
+            return *failed;
+        // Asymmetric central difference: truncation f'' (hp - hm) / 2 + f''' (hp^3 + hm^3) /
+        // (6 (hp + hm)), rounding 2 e / (hp + hm).
+        const long double width = hp + hm;
+        const double bound = static_cast<double>(
+            tolerance_model::safety *
+            (second * std::abs(hp - hm) / 2 + third * (hp * hp * hp + hm * hm * hm) / (6 * width) +
+             2 * grad_error / width));
+        std::vector<double> expected(n, 0.0), difference(n);
+        for (std::size_t r = 0; r < n; ++r) {
+            difference[r] =
+                static_cast<double>((gp.grad[r] - static_cast<long double>(gm.grad[r])) / width);
+            if (r / c == i) expected[r] = static_cast<double>(hessian[i * c * c + (r % c) * c + j]);
+        }
+        auto v = detail::from_checks({detail::compare(
+            "d grad / d z[row " + std::to_string(i) + ", class " + std::to_string(j) +
+                "] by central differences vs the Hessian column",
+            expected, difference, c, tolerance{bound, 0})});
+        if (!v) return v;
+    }
+    return verdict::pass();
+}
+
+}  // namespace xentcheck::properties

@@ -1,0 +1,197 @@
+/// The problem value type: validation, row extraction and exact printing.
+#include "xentcheck/properties/problem.h"
+
+#include <charconv>
+#include <cmath>
+#include <ostream>
+
+#include "xentcheck/batch.h"
+
+namespace xentcheck::properties {
+
+std::string_view to_string(scalar_type t) noexcept {
+    return t == scalar_type::float32 ? "float32" : "float64";
+}
+
+double unit_roundoff(scalar_type t) noexcept {
+    return t == scalar_type::float32 ? xentcheck::unit_roundoff<float>()
+                                     : xentcheck::unit_roundoff<double>();
+}
+
+std::string_view to_string(target_kind k) noexcept {
+    return k == target_kind::index ? "index" : "probability";
+}
+
+bool problem::row_ignored(std::size_t i) const noexcept {
+    return kind() == target_kind::index && std::get<0>(target)[i] == ignore_index;
+}
+
+xentcheck::target_view problem::target_view() const {
+    if (kind() == target_kind::index) return xentcheck::target_view::indices(target_indices());
+    return xentcheck::target_view::probabilities(target_probs());
+}
+
+xentcheck::cross_entropy_options problem::options() const {
+    xentcheck::cross_entropy_options o;
+    o.weight = weight;
+    o.ignore_index = ignore_index;
+    o.label_smoothing = label_smoothing;
+    o.reduction = reduction;
+    return o;
+}
+
+xentcheck::tolerance_model problem::tolerance() const {
+    return xentcheck::tolerance_model(
+        xentcheck::measure_problem(unit_roundoff(), logits, classes, target_view(), options()));
+}
+
+namespace {
+
+bool float_exact(double x) {
+    if (std::isnan(x) || std::isinf(x)) return true;
+    if (std::abs(x) > 3.4028234663852886e38) return false;
+    return static_cast<double>(static_cast<float>(x)) == x;
+}
+
+void require_float_exact(const char* field, const std::vector<double>& values) {
+    for (std::size_t k = 0; k < values.size(); ++k) {
+        if (!float_exact(values[k])) {
+            throw input_error(field, std::string(field) + "[" + std::to_string(k) +
+                                         "] = " + show_number(values[k]) +
+                                         " is not exactly representable in float32");
+        }
+    }
+}
+
+}  // namespace
+
+void validate(const problem& p) {
+    if (p.classes == 0) throw input_error("logits", "a problem needs at least one class");
+    if (p.rows == 0) throw input_error("logits", "a problem needs at least one row");
+    if (p.logits.size() != p.rows * p.classes) {
+        throw input_error("logits", "logits has " + std::to_string(p.logits.size()) +
+                                        " values, expected rows * classes = " +
+                                        std::to_string(p.rows * p.classes));
+    }
+    for (std::size_t k = 0; k < p.logits.size(); ++k) {
+        const double z = p.logits[k];
+        if (std::isnan(z) || z == std::numeric_limits<double>::infinity()) {
+            throw input_error("logits", "logits[" + std::to_string(k) + "] = " + show_number(z) +
+                                            " (only finite values and -inf are problems)");
+        }
+    }
+    for (const double w : p.weight) {
+        if (!std::isfinite(w)) throw input_error("weight", "weights must be finite");
+    }
+    if (p.kind() == target_kind::probability) {
+        for (const double y : p.target_probs()) {
+            if (!std::isfinite(y)) throw input_error("target", "target values must be finite");
+        }
+    }
+    // Shapes, index ranges, weight size and label_smoothing: lib validates them.
+    (void)xentcheck::effective_target_mass(xentcheck::make_shape(p.logits.size(), p.classes),
+                                           p.target_view(), p.options());
+    if (p.dtype == scalar_type::float32) {
+        require_float_exact("logits", p.logits);
+        require_float_exact("weight", p.weight);
+        if (p.kind() == target_kind::probability) require_float_exact("target", p.target_probs());
+        if (!float_exact(p.label_smoothing)) {
+            throw input_error("label_smoothing",
+                              "label_smoothing is not exactly representable in float32");
+        }
+    }
+}
+
+problem row_problem(const problem& p, std::size_t i) {
+    problem r = p;
+    r.rows = 1;
+    r.logits.assign(p.logits.begin() + static_cast<std::ptrdiff_t>(i * p.classes),
+                    p.logits.begin() + static_cast<std::ptrdiff_t>((i + 1) * p.classes));
+    if (p.kind() == target_kind::index) {
+        r.target = std::vector<std::int64_t>{p.target_indices()[i]};
+    } else {
+        const auto& y = p.target_probs();
+        r.target =
+            std::vector<double>(y.begin() + static_cast<std::ptrdiff_t>(i * p.classes),
+                                y.begin() + static_cast<std::ptrdiff_t>((i + 1) * p.classes));
+    }
+    return r;
+}
+
+std::string show_number(double x) {
+    if (std::isnan(x)) return "nan";
+    if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
+    char buf[32];
+    const auto res = std::to_chars(buf, buf + sizeof buf, x);
+    return std::string(buf, res.ptr);
+}
+
+namespace {
+
+void append_json_number(std::string& out, double x) {
+    if (std::isfinite(x)) {
+        out += show_number(x);
+    } else {
+        out += '"' + show_number(x) + '"';
+    }
+}
+
+void append_array(std::string& out, const double* values, std::size_t count) {
+    out += '[';
+    for (std::size_t j = 0; j < count; ++j) {
+        if (j > 0) out += ", ";
+        append_json_number(out, values[j]);
+    }
+    out += ']';
+}
+
+void append_matrix(std::string& out, const std::vector<double>& values, std::size_t rows,
+                   std::size_t columns) {
+    out += '[';
+    for (std::size_t i = 0; i < rows; ++i) {
+        if (i > 0) out += ", ";
+        append_array(out, values.data() + i * columns, columns);
+    }
+    out += ']';
+}
+
+}  // namespace
+
+std::string show(const problem& p) {
+    std::string out = "{\"dtype\": \"";
+    out += to_string(p.dtype);
+    out += "\", \"reduction\": \"";
+    out += xentcheck::to_string(p.reduction);
+    out += "\", \"logits\": ";
+    append_matrix(out, p.logits, p.rows, p.classes);
+    out += ", \"target\": ";
+    if (p.kind() == target_kind::index) {
+        out += '[';
+        for (std::size_t i = 0; i < p.target_indices().size(); ++i) {
+            if (i > 0) out += ", ";
+            out += std::to_string(p.target_indices()[i]);
+        }
+        out += ']';
+    } else {
+        append_matrix(out, p.target_probs(), p.rows, p.classes);
+    }
+    if (!p.weight.empty()) {
+        out += ", \"weight\": ";
+        append_array(out, p.weight.data(), p.weight.size());
+    }
+    if (p.kind() == target_kind::index && p.ignore_index != -100) {
+        out += ", \"ignore_index\": " + std::to_string(p.ignore_index);
+    }
+    if (p.label_smoothing != 0) {
+        out += ", \"label_smoothing\": ";
+        append_json_number(out, p.label_smoothing);
+    }
+    out += '}';
+    return out;
+}
+
+void showValue(const problem& p, std::ostream& os) {
+    os << show(p);
+}
+
+}  // namespace xentcheck::properties

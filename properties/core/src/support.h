@@ -1,0 +1,68 @@
+/// Internal helpers shared by the property implementations.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "xentcheck/checks.h"
+#include "xentcheck/properties/properties.h"
+
+namespace xentcheck::properties::detail {
+
+/// Unit roundoff of long double (x87 extended): the precision of values properties compute
+/// themselves. Their own rounding is bounded by safety * count * u_ld * magnitude.
+inline constexpr long double u_long_double = 0x1p-64L;
+
+/// Evaluates `impl` on `p` into `out` and checks the output sizes. Returns a failing verdict
+/// when the implementation throws or returns the wrong number of values.
+std::optional<verdict> evaluate(implementation& impl, const problem& p, outputs& out,
+                                const char* what = "the problem");
+
+/// The verdict of lib check results: passes when all passed, else describes the first
+/// failures (value, expected, actual, error, bound).
+verdict from_checks(const std::vector<check_result>& results);
+
+/// Formats up to a few findings of a failed check.
+std::string describe(const check_result& r);
+
+/// Whether row i has a finite logit (rows made only of -inf are undefined: NaN outputs).
+std::vector<bool> defined_rows(const problem& p);
+
+/// The rows of a row-major N x `columns` array selected by `keep`.
+std::vector<double> keep_rows(const std::vector<double>& values, std::size_t columns,
+                              const std::vector<bool>& keep);
+
+/// The effective weighted target rows a_i (N x C), their masses A_i, the mean divisor D and
+/// the scale s (1/D for mean, else 1), computed here in long double from the problem's
+/// definition (independently of lib).
+struct effective_targets {
+    std::vector<long double> a;     ///< N x C
+    std::vector<long double> mass;  ///< A_i
+    long double divisor = 0;        ///< D
+    long double scale = 1;          ///< s
+};
+effective_targets effective(const problem& p);
+
+/// The tolerance accepting the sum of both bounds: bound(m) = a.bound(m) + b.bound(m).
+tolerance sum_of(tolerance a, tolerance b);
+/// k times a tolerance.
+tolerance times(tolerance t, double k);
+
+/// The natural magnitude s (A p_j + |a_j|) of each gradient entry, from reference probs.
+std::vector<double> grad_magnitudes_of(const problem& p, const outputs& truth);
+
+/// A logit in the problem's dtype (float32 problems stay float-exact).
+double round_to_dtype(double z, scalar_type t);
+
+/// The problem with new logits, rounded to its dtype.
+problem with_logits(const problem& p, std::vector<double> logits);
+
+/// A comparison of two outputs of the same implementation on related problems (or of an
+/// output with a value computed here), value by value under `tol`; non-finite values must
+/// match exactly.
+check_result compare(std::string name, const std::vector<double>& expected,
+                     const std::vector<double>& actual, std::size_t columns, tolerance tol,
+                     const std::vector<double>& magnitude = {});
+
+}  // namespace xentcheck::properties::detail
