@@ -511,6 +511,7 @@ void measure_noise(const vector_function& g, std::size_t outputs, std::span<cons
     std::vector<ld> values(points * outputs), point(x.size()), y(outputs), column(points);
     std::vector<char> settled(outputs, 0);
     std::size_t evaluations = 0;
+    const ld widest = options.length_scale / vmax / half;
     ld delta = std::ldexp(options.length_scale / vmax, -10);
     for (int attempt = 0; attempt < 4; ++attempt) {
         for (std::size_t i = 0; i < points; ++i) {
@@ -544,7 +545,14 @@ void measure_noise(const vector_function& g, std::size_t outputs, std::span<cons
             }
         }
         if (constant + smooth == 0) break;
-        delta = constant > smooth ? delta * 64 : delta / 64;
+        if (constant > smooth) {
+            // Constant on the grid: widen, but keep the samples within the range the
+            // differences use (+-L per coordinate). Constant there too: no noise to see.
+            if (delta >= widest) break;
+            delta = std::min(delta * 64, widest);
+        } else {
+            delta /= 64;
+        }
     }
     for (auto& e : out)
         e.evaluations = evaluations;
@@ -895,8 +903,10 @@ derivative_check check_hessian(const vector_function& gradient, std::span<const 
             c.entries.back().index = label * n + k;
         }
     }
-    for (std::size_t k = 0; k < n; ++k)
+    for (std::size_t k = 0; k < n; ++k) {
+        c.noise_declared = std::max(c.noise_declared, options.noise.at(s.value_at_x(k)));
         c.noise_measured = std::max(c.noise_measured, s.measured(k));
+    }
     c.evaluations = s.evaluations;
     detail::conclude(c, by_coordinate ? "Hessian columns" : "Hessian along random directions");
     return c;
