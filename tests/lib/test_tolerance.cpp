@@ -148,49 +148,52 @@ std::vector<double> widen(const std::vector<F>& v) {
     return std::vector<double>(v.begin(), v.end());
 }
 
-/// Runs every correct implementation in precision F over the sweep and records the ratios.
-/// float32 implementations get float-rounded inputs; with `reference_from_double` the reference
-/// and the model see the original double inputs (as when a float32 implementation is checked
-/// against a case written in decimal), else the rounded ones.
+/// Runs every correct implementation in precision F over the sweep and records the ratios in
+/// rows "<impl>/<dtype>". float32 implementations get float-rounded inputs and are judged twice:
+/// against the reference of those inputs ("float32") and against the reference of the original
+/// double inputs ("float32-from-f64": a float32 implementation checked against a case written in
+/// decimal, whose inputs it had to round).
 template <class F>
-study::ratio_table sweep(const std::string& label, bool reference_from_double = false) {
+study::ratio_table sweep() {
+    const bool single = sizeof(F) == sizeof(float);
     study::ratio_table table;
     for (const problem& original : sweep_problems(1000)) {
-        const problem q = sizeof(F) == sizeof(float) ? study::rounded_to_float(original) : original;
-        const problem& judged = reference_from_double ? original : q;
-        const auto ref = study::reference_of(judged);
+        const problem q = single ? study::rounded_to_float(original) : original;
+        const auto ref = study::reference_of(q);
+        const study::judge judge(q, ref, unit_roundoff<F>());
+        const auto ref_double = single ? study::reference_of(original) : ref;
+        const study::judge judge_double(original, ref_double, unit_roundoff<F>());
         for (const impl k : study::correct_impls) {
             const auto out = study::compute<F>(k, q);
-            const auto r = study::judge(judged, ref, unit_roundoff<F>(), widen(out.probs),
-                                        widen(out.loss), widen(out.grad));
-            table.record(std::string(study::name_of(k)) + "/" + label, r, judged);
+            const auto p = widen(out.probs), l = widen(out.loss), g = widen(out.grad);
+            const std::string name(study::name_of(k));
+            table.record(name + (single ? "/float32" : "/float64"), judge(p, l, g), q);
+            if (single) table.record(name + "/float32-from-f64", judge_double(p, l, g), original);
         }
     }
     std::cout << table.format();
     return table;
 }
 
-void expect_all_accepted(const study::ratio_table& table, const std::string& label) {
+void expect_all_accepted(const study::ratio_table& table, const std::string& dtype) {
     for (const impl k : study::correct_impls) {
         for (const char* quantity :
              {"probs", "loss", "grad", "probs_row_sum", "grad_row_sum", "loss_floor"}) {
-            EXPECT_LE(table.worst(std::string(study::name_of(k)) + "/" + label, quantity), 1)
-                << study::name_of(k) << " " << quantity;
+            EXPECT_LE(table.worst(std::string(study::name_of(k)) + "/" + dtype, quantity), 1)
+                << study::name_of(k) << " " << dtype << " " << quantity;
         }
     }
 }
 
 TEST(ToleranceModel, AcceptsEveryCorrectFloat64Implementation) {
-    expect_all_accepted(sweep<double>("float64"), "float64");
+    expect_all_accepted(sweep<double>(), "float64");
 }
 
 TEST(ToleranceModel, AcceptsEveryCorrectFloat32Implementation) {
-    expect_all_accepted(sweep<float>("float32"), "float32");
-}
-
-TEST(ToleranceModel, AcceptsFloat32ImplementationsGivenRoundedFloat64Inputs) {
+    const auto table = sweep<float>();
+    expect_all_accepted(table, "float32");
     // Rounding the inputs to float moves each z by <= u |z|: the 2M in R absorbs it.
-    expect_all_accepted(sweep<float>("float32-from-f64", true), "float32-from-f64");
+    expect_all_accepted(table, "float32-from-f64");
 }
 
 /// A planted error changes some output by at least this much of its natural scale (see
@@ -274,19 +277,22 @@ TEST(ToleranceModel, RejectsPlantedImplementationBugsAtFloat64) {
     std::vector<problem> problems;
     for (int k = 0; k < 200; ++k)
         problems.push_back(study::random_problem(rng, g));
-    for (const impl bug : {impl::float_sum, impl::block_tail_dropped, impl::boundary_shifted}) {
-        tally t;
-        for (const problem& q : problems) {
-            const auto ref = study::reference_of(q);
-            const auto good = study::compute<double>(impl::naive, q);
-            const auto bad = study::compute<double>(bug, q);
-            const double change =
-                study::largest_change(study::natural_scales_of(q, ref), bad.probs, good.probs,
-                                      bad.loss, good.loss, bad.grad, good.grad);
-            t.add(q, change, study::judge(q, ref, 0x1p-53, bad.probs, bad.loss, bad.grad).worst());
+    const impl bugs[] = {impl::float_sum, impl::block_tail_dropped, impl::boundary_shifted};
+    tally tallies[3];
+    for (const problem& q : problems) {
+        const auto ref = study::reference_of(q);
+        const auto good = study::compute<double>(impl::naive, q);
+        const auto natural = study::natural_scales_of(q, ref);
+        const study::judge judge(q, ref, 0x1p-53);
+        for (std::size_t b = 0; b < 3; ++b) {
+            const auto bad = study::compute<double>(bugs[b], q);
+            const double change = study::largest_change(natural, bad.probs, good.probs, bad.loss,
+                                                        good.loss, bad.grad, good.grad);
+            tallies[b].add(q, change, judge(bad.probs, bad.loss, bad.grad).worst());
         }
-        t.report(std::string(study::name_of(bug)).c_str());
     }
+    for (std::size_t b = 0; b < 3; ++b)
+        tallies[b].report(std::string(study::name_of(bugs[b])).c_str());
 }
 
 }  // namespace

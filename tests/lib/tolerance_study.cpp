@@ -35,19 +35,22 @@ double log_uniform(std::mt19937_64& rng, double lo, double hi) {
 /// Fills one row of C logits with the given pattern; returns the index of its largest entry.
 std::size_t fill_row(std::mt19937_64& rng, const std::string& kind, double* z, std::size_t c,
                      double scale, double offset) {
-    for (std::size_t j = 0; j < c; ++j) {
-        if (kind == "normal") z[j] = scale * normal(rng);
-        if (kind == "uniform") z[j] = uniform(rng, -scale, scale);
-        if (kind == "dominant") z[j] = -scale;  // ties far below one dominant entry
-        if (kind == "ascending") z[j] = scale * normal(rng);
-        if (kind == "equal") z[j] = offset;
-        if (kind == "offset") z[j] = offset + scale * normal(rng);
-        if (kind == "integer") z[j] = static_cast<double>(below(rng, 11)) - 5;
-        if (kind == "minus_inf") z[j] = below(rng, 10) == 0 ? -inf : scale * normal(rng);
+    const auto each = [&](auto draw) {
+        for (std::size_t j = 0; j < c; ++j)
+            z[j] = draw();
+    };
+    if (kind == "normal" || kind == "ascending") each([&] { return scale * normal(rng); });
+    if (kind == "uniform") each([&] { return uniform(rng, -scale, scale); });
+    if (kind == "dominant") each([&] { return -scale; });  // ties far below one dominant entry
+    if (kind == "equal") each([&] { return offset; });
+    if (kind == "offset") each([&] { return offset + scale * normal(rng); });
+    if (kind == "integer") each([&] { return static_cast<double>(below(rng, 11)) - 5; });
+    if (kind == "minus_inf") {
+        each([&] { return below(rng, 10) == 0 ? -inf : scale * normal(rng); });
+        z[below(rng, c)] = scale * normal(rng);  // one finite entry at least
     }
     if (kind == "dominant") z[below(rng, c)] = 0;
     if (kind == "ascending") std::sort(z, z + c);
-    if (kind == "minus_inf") z[below(rng, c)] = scale * normal(rng);  // one finite entry at least
     return static_cast<std::size_t>(std::max_element(z, z + c) - z);
 }
 
@@ -191,11 +194,19 @@ double ratios::worst() const {
     return std::max({probs, loss, grad, probs_row_sum, grad_row_sum, loss_floor});
 }
 
-ratios judge(const problem& q, const reference& ref, double u, const std::vector<double>& probs,
-             const std::vector<double>& loss, const std::vector<double>& grad) {
+judge::judge(const problem& q, const reference& ref, double u)
+    : q_(q),
+      ref_(ref),
+      model_(measure_problem(u, q.logits, q.classes, q.view(), q.options())),
+      magnitude_(grad_magnitudes(ref.probs, q.classes, q.view(), q.options())) {}
+
+ratios judge::operator()(const std::vector<double>& probs, const std::vector<double>& loss,
+                         const std::vector<double>& grad) const {
+    const problem& q = q_;
+    const reference& ref = ref_;
+    const tolerance_model& model = model_;
+    const std::vector<double>& magnitude = magnitude_;
     const std::size_t c = q.classes;
-    const tolerance_model model(measure_problem(u, q.logits, c, q.view(), q.options()));
-    const auto magnitude = grad_magnitudes(ref.probs, c, q.view(), q.options());
     ratios r;
     const tolerance tp = model.probs(), tl = model.loss(), tg = model.grad();
     for (std::size_t k = 0; k < probs.size(); ++k)

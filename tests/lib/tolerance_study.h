@@ -62,8 +62,20 @@ struct ratios {
     /// The largest of all.
     double worst() const;
 };
-ratios judge(const problem& q, const reference& ref, double u, const std::vector<double>& probs,
-             const std::vector<double>& loss, const std::vector<double>& grad);
+class judge {
+  public:
+    /// Values computed with unit roundoff `u` for problem `q`, whose reference is `ref` (both
+    /// must outlive the judge).
+    judge(const problem& q, const reference& ref, double u);
+    ratios operator()(const std::vector<double>& probs, const std::vector<double>& loss,
+                      const std::vector<double>& grad) const;
+
+  private:
+    const problem& q_;
+    const reference& ref_;
+    tolerance_model model_;
+    std::vector<double> magnitude_;  // grad_magnitudes of the reference probabilities
+};
 
 /// The ratio of one value: 0 when equal (including matching non-finite values), inf when the
 /// reference is non-finite and the value differs, else |actual - expected| / allowed.
