@@ -118,6 +118,7 @@ class line_sampler {
         measure_noise(g_, k_, x_, v, o_, est);
         for (std::size_t k = 0; k < k_; ++k)
             measured_[k] = est[k].bound();
+        if (k_ > 0) evaluations += est[0].evaluations;
     }
 
     /// Differentiate along coordinate j, or along v (with an optional gradient correction).

@@ -85,17 +85,25 @@ TEST(Verdicts, ReferenceGradientPassesCoordinateChecksFloat32) {
     reference_passes_coordinates<float>("float32");
 }
 
-TEST(Verdicts, CentralDifferencesPassTheReferenceFloat64) {
+TEST(Verdicts, CentralDifferencesPassTheReferenceAndFailPlantedBugsFloat64) {
     std::mt19937_64 rng(99);
     const auto p = fd_test::make_problem(rng, 3, 7, 2.0, xentcheck::reduction::mean);
     const auto x = p.x();
     const auto tol = fd_test::gradient_tolerance<double>(p);
     xentcheck::verdict_options v;
     v.analytic_error = tol;
-    const auto check = xentcheck::check_gradient(
-        fd_test::loss_function<double>(p), x, fd_test::gradient<double>(p),
-        xentcheck::fd_method::central, fd_test::loss_options<double>(p), v);
-    EXPECT_EQ(check.decision, decision::pass) << describe(check);
+    v.resolution = 1e-3L * fd_test::grad_scale<double>(p);
+    const auto check_of = [&](const std::vector<ld>& g) {
+        return xentcheck::check_gradient(fd_test::loss_function<double>(p), x, g,
+                                         xentcheck::fd_method::central,
+                                         fd_test::loss_options<double>(p), v);
+    };
+    const auto ok = check_of(fd_test::gradient<double>(p));
+    EXPECT_EQ(ok.decision, decision::pass) << describe(ok);
+    for (const bug b : all_bugs) {
+        const auto check = check_of(fd_test::plant(b, p, fd_test::gradient<double>(p)));
+        EXPECT_EQ(check.decision, decision::fail) << fd_test::name(b) << ": " << describe(check);
+    }
 }
 
 template <class T>

@@ -265,7 +265,7 @@ struct derivative_check {
     long double noise_declared = 0;    ///< declared e_f at f(x) (Hessian: largest output)
     long double noise_measured = 0;    ///< measured bound (4 sigma) at x, 0 when not measured
     long double miss_probability = 0;  ///< directional: product of the per-direction bounds
-    std::size_t evaluations = 0;       ///< evaluations of f (or G) spent
+    std::size_t evaluations = 0;       ///< evaluations of f (or G), noise measurement included
     /// The entry with the largest difference / (E + a), if any.
     const derivative_verdict* worst() const noexcept;
 };
