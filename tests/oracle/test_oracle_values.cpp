@@ -197,6 +197,22 @@ TEST(OracleValues, ZeroMeanDivisorIsNaN) {
     EXPECT_TRUE(std::isnan(r.grad[1].nearest));
 }
 
+// Non-finite weights or targets must not send the escalation looking for a rounding forever.
+TEST(OracleValues, NonFiniteWeightsAndTargetsGiveNaN) {
+    const std::vector<double> z{1.0, 2.0, 0.5};
+    const std::vector<std::int64_t> t{0};
+    const std::vector<double> w{inf, 1.0, 1.0};
+    auto r = evaluate(z, 3, target_view::indices(t), with(reduction::mean, 0.1, w));
+    EXPECT_TRUE(std::isnan(r.loss[0].nearest));
+    EXPECT_TRUE(std::isnan(r.grad[1].nearest));
+    EXPECT_LE(ulps_from(r.probs[0].nearest, std::exp(-1.0) / (std::exp(-1.0) + 1 + std::exp(-1.5))),
+              3);
+    const std::vector<double> y{0.5, std::numeric_limits<double>::quiet_NaN(), 0.5};
+    r = evaluate(z, 3, target_view::probabilities(y), with(reduction::sum));
+    EXPECT_TRUE(std::isnan(r.loss[0].nearest));
+    EXPECT_EQ(r.unproven, 0u);
+}
+
 TEST(OracleValues, ValidatesLikeTheReference) {
     const std::vector<double> z{1.0, 2.0};
     const std::vector<std::int64_t> bad{2};

@@ -257,6 +257,17 @@ retry compute_row(const problem& pb, std::size_t i, mpfr_prec_t precision,
     classes.set(static_cast<double>(c));
     div(eps_per_class, eps, classes);
     target_row(pb, i, ws, one_minus_eps, eps_per_class);
+    // Non-finite weights or target entries: NaN loss and gradient for the row (PyTorch gives
+    // +-inf in some such cases; not modelled, but never an endless escalation).
+    const bool finite_target = std::all_of(ws.a.begin(), ws.a.end(), [](const interval& a) {
+        return mpfr_number_p(a.lo()) && mpfr_number_p(a.hi());
+    });
+    if (!finite_target) {
+        std::fill(out.grad.begin(), out.grad.end(), exact_value(nan));
+        out.loss.k = extended::kind::nan;
+        out.loss_value = exact_value(nan);
+        return needed;
+    }
     row_loss(pb, i, ws, one_minus_eps, eps_per_class, out.loss);
     needed.merge(decide_extended(out.loss, settings, out.loss_value, p));
 

@@ -61,8 +61,9 @@ struct oracle_result {
 /// mass gives +inf loss; a -inf logit under exactly zero mass gives NaN loss (0 * -inf), the
 /// gradient staying s (A p - a). A mean whose divisor is exactly 0 (no kept row, or every kept
 /// target weighted 0) gives NaN loss and NaN gradient in kept rows (PyTorch's 0/0; where
-/// negative weights cancel to 0 PyTorch mixes +-inf and NaN, which is not modelled). Results
-/// are finite-valued otherwise; the sign of a zero result is not modelled.
+/// negative weights cancel to 0 PyTorch mixes +-inf and NaN, which is not modelled). A
+/// non-finite weight or probability-target entry makes the row's loss and gradient NaN (PyTorch
+/// may give +-inf there; not modelled). The sign of a zero result is not modelled.
 oracle_result evaluate(std::span<const double> logits, std::size_t classes,
                        const target_view& target, const cross_entropy_options& options,
                        const oracle_options& settings = {});
