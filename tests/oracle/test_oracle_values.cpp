@@ -1,6 +1,7 @@
 /// The MPFR oracle against hand-derived values, closed forms and PyTorch's non-finite semantics.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -8,6 +9,7 @@
 
 #include "xentcheck/oracle/error.h"
 #include "xentcheck/oracle/oracle.h"
+#include "xentcheck/oracle/sampler.h"
 
 namespace {
 
@@ -259,6 +261,56 @@ TEST(OracleErrorMeasures, UlpsAndResiduals) {
     v.nearest = inf;
     EXPECT_EQ(oracle::ulp_error(inf, v), 0.0);
     EXPECT_EQ(oracle::ulp_error(-inf, v), inf);
+}
+
+// The detector of the reference's known semantic differences: each kind, and a clean case.
+TEST(OracleKnownDifferences, DetectsEachKindAndNothingElse) {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    const std::vector<double> z{nan, 1.0, 2.0, 3.0};
+    const std::vector<std::int64_t> ignored{-100, 0}, kept{1, 0};
+    EXPECT_EQ(oracle::known_reference_differences(z, 2, target_view::indices(ignored),
+                                                  with(reduction::sum))
+                  .size(),
+              1u);
+    EXPECT_TRUE(
+        oracle::known_reference_differences(z, 2, target_view::indices(kept), with(reduction::sum))
+            .empty());
+    const std::vector<double> finite{0.0, 1.0, 2.0, 3.0}, w{0.0, 1.0};
+    const std::vector<std::int64_t> zero_weight{0, 0};
+    EXPECT_EQ(oracle::known_reference_differences(finite, 2, target_view::indices(zero_weight),
+                                                  with(reduction::mean, 0, w))
+                  .size(),
+              1u);
+    EXPECT_TRUE(oracle::known_reference_differences(finite, 2, target_view::indices(kept),
+                                                    with(reduction::mean, 0, w))
+                    .empty());
+}
+
+// Any case of a run can be redrawn alone: the sampler depends on (seed, id, regime) only.
+TEST(OracleSampler, DeterministicAndCoversItsRegime) {
+    for (const auto r : oracle::all_regimes()) {
+        const auto a = oracle::draw_case(3, 17, r);
+        const auto b = oracle::draw_case(3, 17, r);
+        EXPECT_EQ(a.logits.size(), a.rows * a.classes);
+        EXPECT_EQ(a.classes, b.classes);
+        EXPECT_EQ(a.rows, b.rows);
+        for (std::size_t k = 0; k < a.logits.size(); ++k) {
+            EXPECT_TRUE(a.logits[k] == b.logits[k] ||
+                        (std::isnan(a.logits[k]) && std::isnan(b.logits[k])));
+        }
+        EXPECT_EQ(oracle::parse_regime(oracle::to_string(r)), r);
+    }
+    EXPECT_FALSE(oracle::parse_regime("nonsense").has_value());
+    // The dominant regime puts one logit at least 10 above the rest of its row.
+    const auto d = oracle::draw_case(3, 5, oracle::regime::dominant);
+    for (std::size_t i = 0; i < d.rows; ++i) {
+        std::vector<double> row(d.logits.begin() + i * d.classes,
+                                d.logits.begin() + (i + 1) * d.classes);
+        std::sort(row.begin(), row.end());
+        if (row.size() > 1) {
+            EXPECT_GE(row.back() - row[row.size() - 2], 10.0);
+        }
+    }
 }
 
 }  // namespace
