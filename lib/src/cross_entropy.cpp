@@ -155,7 +155,8 @@ void cross_entropy(std::span<const T> logits, std::size_t classes, const target_
     detail::require_size("loss", loss.size(), by_row ? shape.rows : 1);
     if (!grad.empty()) detail::require_size("grad", grad.size(), shape.size());
     if (!probs.empty()) detail::require_size("probs", probs.size(), shape.size());
-    const target_mass masses = effective_target_mass(shape, target, options);
+    validate_options(shape, target, options);
+    const auto masses = detail::masses_in<T>(shape, target, options);
 
     const bool index_form = target.form() == target_view::kind::index;
     const bool smoothing = options.label_smoothing > 0;
@@ -164,7 +165,7 @@ void cross_entropy(std::span<const T> logits, std::size_t classes, const target_
     T weight_total{0};
     for (std::size_t j = 0; j < classes; ++j)
         weight_total += T(weight_of(options, j));
-    const T scale = options.reduction == reduction::mean ? T(1) / T(masses.mean_divisor) : T(1);
+    const T scale = options.reduction == reduction::mean ? T(1) / masses.divisor : T(1);
     // Effective target row for probability targets: a_j = w_j ((1 - eps) y_j + eps / C).
     std::vector<T> a(index_form ? 0 : classes);
     // Exponentials go to the gradient or probability buffer when one is requested.
@@ -223,8 +224,8 @@ void cross_entropy(std::span<const T> logits, std::size_t classes, const target_
                 if (ignored) {
                     std::fill(g.begin(), g.end(), T(0));
                 } else if (index_form) {
-                    index_row_grad<T>(g, g, tu, inv_sum, others, scale, T(masses.row_mass[i]),
-                                      options, weight_total);
+                    index_row_grad<T>(g, g, tu, inv_sum, others, scale, masses.row[i], options,
+                                      weight_total);
                 } else {
                     probability_row_grad<T>(g, g, a, scan.argmax, inv_sum, others, scale);
                 }
@@ -240,8 +241,8 @@ void cross_entropy(std::span<const T> logits, std::size_t classes, const target_
         }
     }
     if (!by_row) {
-        loss[0] = options.reduction == reduction::mean ? total.value() / T(masses.mean_divisor)
-                                                       : total.value();
+        loss[0] =
+            options.reduction == reduction::mean ? total.value() / masses.divisor : total.value();
     }
 }
 

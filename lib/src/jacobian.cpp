@@ -40,15 +40,16 @@ void cross_entropy_hessian(std::span<const T> logits, std::size_t classes,
                            std::span<T> blocks) {
     const batch_shape shape = make_shape(logits.size(), classes);
     detail::require_size("blocks", blocks.size(), shape.rows * classes * classes);
-    const target_mass masses = effective_target_mass(shape, target, options);
-    const T scale = options.reduction == reduction::mean ? T(1) / T(masses.mean_divisor) : T(1);
+    effective_target_mass(shape, target, options);  // validates the targets and options
+    const auto masses = detail::masses_in<T>(shape, target, options);
+    const T scale = options.reduction == reduction::mean ? T(1) / masses.divisor : T(1);
     const std::vector<T> probs = softmax<T>(logits, classes);
     for (std::size_t i = 0; i < shape.rows; ++i) {
         const auto block = blocks.subspan(i * classes * classes, classes * classes);
         softmax_jacobian<T>(std::span<const T>(probs).subspan(i * classes, classes), block);
-        const T factor = scale * T(masses.row_mass[i]);
+        const T factor = scale * masses.row[i];
         for (auto& h : block)
-            h = masses.row_mass[i] == 0 ? T(0) : h * factor;
+            h = masses.row[i] == T(0) ? T(0) : h * factor;
     }
 }
 

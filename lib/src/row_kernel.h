@@ -7,7 +7,10 @@
 #include <limits>
 #include <span>
 
+#include <vector>
+
 #include "xentcheck/batch.h"
+#include "xentcheck/cross_entropy.h"
 
 namespace xentcheck::detail {
 
@@ -96,6 +99,48 @@ T shifted_exp_sum(std::span<const T> row, const T& m, std::span<T> e, std::size_
     }
     others = rest.value();
     return others + excluded_value;
+}
+
+/// Row masses A_i and the mean divisor, computed in T. effective_target_mass works in double
+/// (for the tolerance model); the reference forms its own so that a long double reference is
+/// not limited to double accuracy by non-dyadic weights or smoothing. For T = double the
+/// operations and their order are those of effective_target_mass. Targets must be validated.
+template <class T>
+struct target_masses {
+    std::vector<T> row;  ///< A_i (0 for ignored rows)
+    T divisor{0};        ///< sum of w[t_i] over kept rows (index targets) or N
+};
+
+template <class T>
+target_masses<T> masses_in(batch_shape shape, const target_view& target,
+                           const cross_entropy_options& o) {
+    const T eps = T(o.label_smoothing);
+    const T eps_per_class = eps / T(static_cast<double>(shape.classes));
+    const auto w = [&](std::size_t j) { return o.weight.empty() ? T(1) : T(o.weight[j]); };
+    target_masses<T> m;
+    m.row.assign(shape.rows, T(0));
+    if (target.form() == target_view::kind::index) {
+        T weight_total{0};
+        for (std::size_t j = 0; j < shape.classes; ++j)
+            weight_total += w(j);
+        for (std::size_t i = 0; i < shape.rows; ++i) {
+            const std::int64_t t = target.class_indices()[i];
+            if (t == o.ignore_index) continue;
+            const T wt = w(static_cast<std::size_t>(t));
+            m.row[i] = (T(1) - eps) * wt + eps_per_class * weight_total;
+            m.divisor += wt;
+        }
+        return m;
+    }
+    for (std::size_t i = 0; i < shape.rows; ++i) {
+        T mass{0};
+        for (std::size_t j = 0; j < shape.classes; ++j)
+            mass +=
+                w(j) * ((T(1) - eps) * T(target.probs()[i * shape.classes + j]) + eps_per_class);
+        m.row[i] = mass;
+    }
+    m.divisor = T(static_cast<double>(shape.rows));
+    return m;
 }
 
 /// Throws input_error(field) unless a span has the size the shape demands.

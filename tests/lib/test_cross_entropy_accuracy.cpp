@@ -9,6 +9,7 @@
 
 #include "test_support.h"
 #include "xentcheck/cross_entropy.h"
+#include "xentcheck/jacobian.h"
 #include "xentcheck/softmax.h"
 #include "xentcheck/tolerance.h"
 
@@ -90,6 +91,36 @@ void expect_type_matches_oracle(ld rel_bound_eps) {
     for (std::size_t k = 0; k < want.grad.size(); ++k) {
         EXPECT_LE(std::abs(static_cast<ld>(r.grad[k]) - want.grad[k]), rel_bound_eps * eps * scale)
             << k;
+    }
+}
+
+TEST(CrossEntropyAccuracy, LongDoubleKeepsLongDoubleAccuracyWithGeneralOptions) {
+    // Weights and smoothing that are not dyadic: masses and the mean divisor must be formed in
+    // long double too, or the long double reference is only as good as double (~1e-16).
+    test::oracle_problem q;
+    q.logits = {0.3L, -1.1L, 2.7L, 0.05L, 1.9L, -0.4L};
+    q.classes = 3;
+    q.index = {1, 2};
+    const std::vector<double> w{0.3, 1.7, 0.9};
+    const double eps = 0.1;
+    q.weight = test::convert<ld>(w);  // the double values, exactly
+    q.label_smoothing = eps;
+    for (const auto red : {reduction::mean, reduction::sum}) {
+        q.red = red;
+        const auto want = test::oracle(q);
+        const cross_entropy_options o{w, -100, eps, red};
+        const auto r = cross_entropy<ld>(q.logits, 3, target_view::indices(q.index), o);
+        EXPECT_LE(eps_distance<ld>(r.loss[0], want.loss[0]), 16) << to_string(red);
+        for (std::size_t k = 0; k < 6; ++k)
+            EXPECT_LE(eps_distance<ld>(r.grad[k], want.grad[k]), 64) << to_string(red) << k;
+        std::vector<ld> h(18);
+        cross_entropy_hessian<ld>(q.logits, 3, target_view::indices(q.index), o, h);
+        // Hessian block 0, entry (0, 0): s A_0 p_0 (1 - p_0), A_0 = (1 - eps) w_1 + eps/3 sum w.
+        const std::vector<ld> z0(q.logits.begin(), q.logits.begin() + 3);
+        const auto p = test::pairwise_softmax(z0);
+        const ld mass = (1 - ld(eps)) * ld(w[1]) + ld(eps) / 3 * (ld(w[0]) + ld(w[1]) + ld(w[2]));
+        const ld divisor = red == reduction::mean ? ld(w[1]) + ld(w[2]) : 1;
+        EXPECT_LE(eps_distance<ld>(h[0], mass / divisor * p[0] * (1 - p[0])), 16) << to_string(red);
     }
 }
 
