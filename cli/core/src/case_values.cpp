@@ -93,7 +93,7 @@ matrix_shape read_matrix(const json& v, const std::string& field, std::vector<do
         shape.columns = items.size();
         if (columns && shape.columns != *columns) {
             fail_at(field, "",
-                    "has " + std::to_string(shape.columns) + " values, expected " +
+                    "has " + count_text(shape.columns, "value", "values") + ", expected " +
                         std::to_string(*columns) + " (one per class)");
         }
         out.reserve(items.size());
@@ -118,8 +118,9 @@ matrix_shape read_matrix(const json& v, const std::string& field, std::vector<do
         const std::size_t expected = columns ? *columns : items.front().size();
         if (values.size() != expected) {
             fail_at(field, "",
-                    "row " + std::to_string(i) + " has " + std::to_string(values.size()) +
-                        " values, expected " + std::to_string(expected));
+                    "row " + std::to_string(i) + " has " +
+                        count_text(values.size(), "value", "values") + ", expected " +
+                        std::to_string(expected));
         }
         if (i == 0) {
             shape.columns = expected;

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "finite_difference_rows.h"
+#include "given_invariants.h"
 #include "xentcheck/cross_entropy.h"
 #include "xentcheck/tolerance.h"
 
@@ -121,11 +122,13 @@ void evaluator::run_expect_checks(const eval_case& c) {
                         false,
                         {}});
         on_defined_rows(e.probs, classes, [&](std::span<const double> v) {
-            return xentcheck::check_probs_in_unit_interval(v, classes, model);
+            return c.tolerance ? detail::unit_interval_within("", v, classes, *c.tolerance)
+                               : xentcheck::check_probs_in_unit_interval(v, classes, model);
         });
         renamed("expect.probs_in_unit_interval");
         on_defined_rows(e.probs, classes, [&](std::span<const double> v) {
-            return xentcheck::check_probs_sum_to_one(v, classes, model);
+            return c.tolerance ? detail::row_sums_within("", v, classes, 1.0, *c.tolerance)
+                               : xentcheck::check_probs_sum_to_one(v, classes, model);
         });
         renamed("expect.probs_sum_to_one");
     }
@@ -152,7 +155,8 @@ void evaluator::run_expect_checks(const eval_case& c) {
                         false,
                         {}});
         on_defined_rows(e.grad, classes, [&](std::span<const double> v) {
-            return xentcheck::check_grad_rows_sum_to_zero(v, classes, model);
+            return c.tolerance ? detail::row_sums_within("", v, classes, 0.0, *c.tolerance)
+                               : xentcheck::check_grad_rows_sum_to_zero(v, classes, model);
         });
         renamed("expect.grad_rows_sum_to_zero");
     }

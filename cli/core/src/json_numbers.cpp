@@ -80,6 +80,9 @@ void write_json_number(fmt::memory_buffer& out, double value) {
         out.append(std::string_view("\"nan\""));
     } else if (std::isinf(value)) {
         out.append(value > 0 ? std::string_view("\"inf\"") : std::string_view("\"-inf\""));
+    } else if (value == 0 && std::signbit(value)) {
+        // "-0" would read back as the integer 0; "-0.0" keeps the sign.
+        out.append(std::string_view("-0.0"));
     } else {
         // fmt's default floating-point format is the shortest round-trip representation.
         fmt::format_to(std::back_inserter(out), "{}", value);

@@ -55,9 +55,11 @@ class evaluator {
     ///   grad_rows_sum_to_zero, loss_nonnegative (skipped when some effective target entry is
     ///   negative), grad_matches_finite_difference (central differences of the long double
     ///   loss; skipped when the loss is not finite);
-    /// - on the given `expect` values (tolerance model of the case's dtype, or the case's
-    ///   `tolerance` for the comparisons): expect.probs, expect.probs_in_unit_interval,
-    ///   expect.probs_sum_to_one, expect.loss, expect.grad, expect.grad_rows_sum_to_zero.
+    /// - on the given `expect` values, with the tolerance model of the case's dtype:
+    ///   expect.probs, expect.probs_in_unit_interval, expect.probs_sum_to_one, expect.loss,
+    ///   expect.grad, expect.grad_rows_sum_to_zero. A case `tolerance` replaces the model for
+    ///   all of them: comparisons use it directly (magnitude |reference|), invariants a bound
+    ///   derived from it (a row sum of C values may be off by C atol + rtol sum |v|).
     /// Rows whose reference is undefined (NaN: a NaN or +inf logit, or only -inf) are left out
     /// of the invariant checks; the expect comparisons still require NaN there.
     /// Throws xentcheck::input_error if the case is invalid (the reader prevents that).

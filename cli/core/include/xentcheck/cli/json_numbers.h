@@ -25,7 +25,8 @@ std::optional<double> json_to_double(const nlohmann::json& value) noexcept;
 std::string describe_json_value(const nlohmann::json& value);
 
 /// Appends `value` as JSON: the shortest decimal that reads back as exactly `value` (so every
-/// number round-trips), or the JSON strings "nan", "inf", "-inf" for non-finite values.
+/// number round-trips; -0 is written "-0.0" so a JSON reader keeps its sign), or the JSON
+/// strings "nan", "inf", "-inf" for non-finite values.
 void write_json_number(fmt::memory_buffer& out, double value);
 
 /// write_json_number into a new string.
