@@ -25,8 +25,8 @@ double ulp_error(double computed, const value& truth);
 /// The same for a long double against the long double rounding (nearest_ld, residual_ld).
 double ulp_error(long double computed, const value& truth);
 /// |computed - true| / ulp(max(magnitude, |nearest|)): the error in ulps of a natural
-/// magnitude of the value (for a gradient entry s (A p_j + |a_j|), see grad_magnitudes; the max
-/// guards against a magnitude that underflowed when rounded). Non-finite values as in
+/// magnitude of the value (for a gradient entry s (|a|_1 p_j + |a_j|), see grad_magnitudes;
+/// the max guards against a magnitude that underflowed when rounded). Non-finite values as in
 /// ulp_error; a non-finite magnitude counts as |nearest|.
 double magnitude_error(double computed, const value& truth, double magnitude);
 
