@@ -80,7 +80,10 @@ xp::search_result shrink(const xp::property_info& property,
 
 RC_GTEST_PROP(generators, problems_are_valid_and_within_budget, ()) {
     const xp::generator_config config;
-    const xp::problem p = *xp::gen_problem(config);
+    const xp::labelled_problem l = *xp::gen_labelled_problem(config);
+    const xp::problem& p = l.value;
+    // The distribution RapidCheck prints on success: where C came from, dtype, target form.
+    RC_TAG(to_string(l.classes_from), to_string(p.dtype), to_string(p.kind()));
     xp::validate(p);  // throws (fails the property) when not
     RC_ASSERT(p.rows >= 1u);
     RC_ASSERT(p.rows <= config.max_rows);

@@ -93,16 +93,17 @@ rc::Gen<std::vector<double>> gen_weights(std::size_t classes) {
 
 rc::Gen<labelled_problem> gen_labelled_problem(const generator_config& config) {
     return rc::Gen<labelled_problem>([config](const rc::Random& random, int size) {
-        rc::Random r = random;
-        detail::genome g = detail::draw_genome(r, size, config);
-        const std::size_t min_classes = config.min_classes;
-        return rc::shrinkable::map(
-            rc::shrinkable::shrinkRecur(std::move(g),
-                                        [min_classes](const detail::genome& x) {
-                                            return detail::shrink_genome(x, min_classes);
-                                        }),
-            [config](const detail::genome& x) { return detail::express(x, config); });
-    });
+               rc::Random r = random;
+               detail::genome g = detail::draw_genome(r, size, config);
+               const std::size_t min_classes = config.min_classes;
+               return rc::shrinkable::map(
+                   rc::shrinkable::shrinkRecur(std::move(g),
+                                               [min_classes](const detail::genome& x) {
+                                                   return detail::shrink_genome(x, min_classes);
+                                               }),
+                   [config](const detail::genome& x) { return detail::express(x, config); });
+           })
+        .as("problem");
 }
 
 void showValue(const labelled_problem& p, std::ostream& os) {

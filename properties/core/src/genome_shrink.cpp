@@ -42,17 +42,24 @@ genome truncated(const genome& g, std::size_t keep) {
     return t;
 }
 
-/// The genome without class j (later classes move down by one).
-genome without_class(const genome& g, std::size_t j) {
+/// The genome without classes [b, e) (later classes move down).
+genome without_classes(const genome& g, std::size_t b, std::size_t e) {
     genome t = g;
-    t.classes = g.classes - 1;
-    const auto at = static_cast<std::ptrdiff_t>(j);
-    if (t.weights) t.weight_codes.erase(t.weight_codes.begin() + at);
+    t.classes = g.classes - (e - b);
+    const auto first = static_cast<std::ptrdiff_t>(b), last = static_cast<std::ptrdiff_t>(e);
+    if (t.weights)
+        t.weight_codes.erase(t.weight_codes.begin() + first, t.weight_codes.begin() + last);
     for (auto& r : t.rows) {
-        r.values.erase(r.values.begin() + at);
-        if (!r.soft.empty()) r.soft.erase(r.soft.begin() + at);
+        r.values.erase(r.values.begin() + first, r.values.begin() + last);
+        if (!r.soft.empty()) r.soft.erase(r.soft.begin() + first, r.soft.begin() + last);
+        // A class past the removed ones moves down; one inside them lands on the next kept
+        // class (or the last).
         auto move_down = [&](std::size_t& k) {
-            if (k > j || k == t.classes) k = k == 0 ? 0 : k - 1;
+            if (k >= e) {
+                k -= e - b;
+            } else if (k >= b) {
+                k = std::min(b, t.classes - 1);
+            }
         };
         move_down(r.dominant_at);
         move_down(r.target);
@@ -60,22 +67,30 @@ genome without_class(const genome& g, std::size_t j) {
     return t;
 }
 
+/// [begin, end) ranges of n items in chunks of width n, n/2, n/4, ... while there are at most
+/// 64 chunks of a width, then single items when `singles`.
+std::vector<std::pair<std::size_t, std::size_t>> chunks_of(std::size_t n, bool singles) {
+    std::vector<std::pair<std::size_t, std::size_t>> out;
+    for (std::size_t width = n; width >= 2 && n / width <= 64; width /= 2) {
+        for (std::size_t b = 0; b < n; b += width)
+            out.emplace_back(b, std::min(n, b + width));
+    }
+    for (std::size_t b = 0; singles && b < n; ++b)
+        out.emplace_back(b, b + 1);
+    return out;
+}
+
 /// Entry codes of one vector set to 0 in chunks (whole, halves, quarters, ...), then one by
-/// one toward 0 (only for C <= 1024: larger rows shrink by chunks).
+/// one toward 0 once at most 128 are non-zero (a pass over a large row stays cheap).
 template <class Set>
 rc::Seq<genome> entry_shrinks(const genome& g, const std::vector<int>& codes, Set set) {
     const std::size_t n = codes.size();
     std::vector<std::pair<std::size_t, std::size_t>> chunks;  // [begin, end) to zero
-    for (std::size_t width = n; width >= 1 && n / width <= 64; width /= 2) {
-        for (std::size_t b = 0; b < n; b += width) {
-            const std::size_t e = std::min(n, b + width);
-            if (std::any_of(codes.begin() + static_cast<std::ptrdiff_t>(b),
-                            codes.begin() + static_cast<std::ptrdiff_t>(e),
-                            [](int v) { return v != 0; }) &&
-                e - b > 1)
-                chunks.emplace_back(b, e);
-        }
-        if (width == 1) break;
+    for (const auto& [b, e] : chunks_of(n, false)) {
+        if (e - b > 1 && std::any_of(codes.begin() + static_cast<std::ptrdiff_t>(b),
+                                     codes.begin() + static_cast<std::ptrdiff_t>(e),
+                                     [](int v) { return v != 0; }))
+            chunks.emplace_back(b, e);
     }
     auto zeroed = candidates<genome>(chunks.size(), [g, chunks, set](std::size_t k) {
         genome t = g;
@@ -83,7 +98,10 @@ rc::Seq<genome> entry_shrinks(const genome& g, const std::vector<int>& codes, Se
             set(t, j, 0);
         return t;
     });
-    if (n > 1024) return zeroed;
+    // One by one only once few codes are left non-zero (each costs about log2(code) tries).
+    const auto nonzero = static_cast<std::size_t>(
+        std::count_if(codes.begin(), codes.end(), [](int v) { return v != 0; }));
+    if (nonzero > 128) return zeroed;
     auto singles =
         rc::seq::mapcat(rc::seq::range<std::size_t>(0, n), [g, codes, set](std::size_t j) {
             return rc::seq::map(rc::shrink::towards(codes[j], 0), [g, set, j](int v) {
@@ -121,12 +139,24 @@ rc::Seq<genome> shrink_genome(const genome& g, std::size_t min_classes) {
         t.rows.erase(t.rows.begin() + static_cast<std::ptrdiff_t>(i));
         return t;
     });
-    // Classes: keep a prefix (1, C/2, 3C/4, ...), then remove single classes (C <= 600).
+    // Classes: keep a prefix (1, C/2, 3C/4, ...).
     const std::size_t lo = std::clamp<std::size_t>(min_classes, 1, c);
     auto prefixes = rc::seq::map(rc::shrink::towards(c, lo),
                                  [g](std::size_t keep) { return truncated(g, keep); });
-    auto removed = candidates<genome>(c > lo && c <= 600 ? c : 0,
-                                      [g](std::size_t j) { return without_class(g, j); });
+    // Chunks of classes removed (halves, quarters, ... down to C/64), after options and row
+    // choices, which usually succeed first; single classes last of all (C <= 600).
+    std::vector<std::pair<std::size_t, std::size_t>> class_chunks, single_classes;
+    for (const auto& [b, e] : chunks_of(c, c <= 600)) {
+        if (e - b == c || c - (e - b) < lo) continue;
+        (e - b == 1 ? single_classes : class_chunks).emplace_back(b, e);
+    }
+    auto remove = [g](std::vector<std::pair<std::size_t, std::size_t>> ranges) {
+        return candidates<genome>(ranges.size(), [g, ranges](std::size_t k) {
+            return without_classes(g, ranges[k].first, ranges[k].second);
+        });
+    };
+    auto removed = remove(class_chunks);
+    auto removed_singles = remove(single_classes);
     // Options toward the simplest: first dtype/kind/reduction, no weights, no ignoring.
     genome plain = g;
     plain.weights = false;
@@ -162,8 +192,8 @@ rc::Seq<genome> shrink_genome(const genome& g, std::size_t min_classes) {
     auto weights = entry_shrinks(g, g.weight_codes,
                                  [](genome& t, std::size_t j, int v) { t.weight_codes[j] = v; });
     return rc::seq::concat(std::move(alone), std::move(dropped), std::move(prefixes),
-                           std::move(removed), std::move(options), std::move(row_choices),
-                           std::move(entries), std::move(weights));
+                           std::move(options), std::move(row_choices), std::move(removed),
+                           std::move(entries), std::move(weights), std::move(removed_singles));
 }
 
 }  // namespace xentcheck::properties::detail
