@@ -59,6 +59,19 @@ std::uint64_t seed() {
     return s ? std::strtoull(s, nullptr, 10) : 1;
 }
 
+/// "logits zero except [row, class] = value, ..." for counterexamples too wide to print.
+std::string nonzero_logits(const xp::problem& p) {
+    std::string out = "logits 0 except";
+    for (std::size_t k = 0; k < p.logits.size(); ++k) {
+        if (p.logits[k] != 0) {
+            out += " [" + std::to_string(k / p.classes) + ", " + std::to_string(k % p.classes) +
+                   "] = " + xp::show_number(p.logits[k]);
+        }
+    }
+    return out + " (" + std::string(to_string(p.dtype)) + ", reduction " +
+           std::string(xentcheck::to_string(p.reduction)) + ")";
+}
+
 class planted : public ::testing::TestWithParam<expectation> {};
 
 }  // namespace
@@ -90,8 +103,7 @@ TEST_P(planted, is_caught_with_a_small_counterexample) {
         const xp::problem& p = r.counterexample->value;
         std::cout << to_string(e.bug) << " / " << name << ": caught after " << r.cases_passed
                   << " passing cases, " << r.shrinks << " shrinks; minimal case " << p.rows << " x "
-                  << p.classes << ": "
-                  << (p.classes <= 8 ? xp::show(p) : "(C = " + std::to_string(p.classes) + ")")
+                  << p.classes << ": " << (p.classes <= 8 ? xp::show(p) : nonzero_logits(p))
                   << "\n    " << r.failure.message.substr(0, r.failure.message.find('\n')) << "\n";
         EXPECT_FALSE(r.failure.passed);
         EXPECT_LE(p.rows, e.max_rows) << name << ": " << xp::show(p);
