@@ -2,7 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -323,6 +326,21 @@ TEST(EvalEndToEnd, ColourOnATerminalUnlessNoColor) {
         run_xentcheck({"eval", "--format", "json", "fixtures/worked_example.json"},
                       {{"NO_COLOR", std::nullopt}}, true);
     EXPECT_FALSE(has(json_on_tty.out, escape));
+}
+
+TEST(EvalEndToEnd, TheCaseFormatDocumentsExamplePasses) {
+    std::ifstream doc(testing::source_path("docs/case-format.md"));
+    std::stringstream text;
+    text << doc.rdbuf();
+    const std::string s = text.str();
+    const auto begin = s.find("```json\n");
+    ASSERT_NE(begin, std::string::npos);
+    const auto end = s.find("```", begin + 8);
+    const std::string path = ::testing::TempDir() + "case_format_example.json";
+    std::ofstream(path) << s.substr(begin + 8, end - begin - 8);
+    const auto r = run_xentcheck({"eval", path});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    std::remove(path.c_str());
 }
 
 }  // namespace

@@ -22,13 +22,13 @@ void write_target(fmt::memory_buffer& out, const eval_case& c) {
         return;
     }
     if (c.target_is_scalar) {
-        fmt::format_to(std::back_inserter(out), "{}", c.target_indices.front());
+        fmt::format_to(fmt::appender(out), "{}", c.target_indices.front());
         return;
     }
     out.push_back('[');
     for (std::size_t i = 0; i < c.target_indices.size(); ++i) {
         if (i) out.push_back(',');
-        fmt::format_to(std::back_inserter(out), "{}", c.target_indices[i]);
+        fmt::format_to(fmt::appender(out), "{}", c.target_indices[i]);
     }
     out.push_back(']');
 }
@@ -56,7 +56,7 @@ void write_case(fmt::memory_buffer& out, const eval_case& c) {
     }
     if (c.ignore_index != -100) {
         write_key(out, "ignore_index", first);
-        fmt::format_to(std::back_inserter(out), "{}", c.ignore_index);
+        fmt::format_to(fmt::appender(out), "{}", c.ignore_index);
     }
     if (c.label_smoothing != 0) {
         write_key(out, "label_smoothing", first);

@@ -85,7 +85,7 @@ void write_json_number(fmt::memory_buffer& out, double value) {
         out.append(std::string_view("-0.0"));
     } else {
         // fmt's default floating-point format is the shortest round-trip representation.
-        fmt::format_to(std::back_inserter(out), "{}", value);
+        fmt::format_to(fmt::appender(out), "{}", value);
     }
 }
 

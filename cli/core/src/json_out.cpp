@@ -36,6 +36,18 @@ void write_json_string(fmt::memory_buffer& out, std::string_view text) {
     out.push_back('"');
     std::size_t k = 0;
     while (k < text.size()) {
+        // Copy the run of bytes that need no escaping in one go (the common case).
+        std::size_t run = k;
+        while (run < text.size()) {
+            const auto b = static_cast<unsigned char>(text[run]);
+            if (b < 0x20 || b >= 0x80 || b == '"' || b == '\\') break;
+            ++run;
+        }
+        if (run > k) {
+            out.append(text.substr(k, run - k));
+            k = run;
+            continue;
+        }
         const auto c = static_cast<unsigned char>(text[k]);
         if (c >= 0x80) {
             const std::size_t n = utf8_sequence_length(text, k);
@@ -66,7 +78,7 @@ void write_json_string(fmt::memory_buffer& out, std::string_view text) {
                 break;
             default:
                 if (c < 0x20) {
-                    fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(c));
+                    fmt::format_to(fmt::appender(out), "\\u{:04x}", static_cast<unsigned>(c));
                 } else {
                     out.push_back(static_cast<char>(c));
                 }

@@ -12,7 +12,7 @@ using buffer = fmt::memory_buffer;
 
 void write_optional_index(buffer& out, const std::optional<std::size_t>& v) {
     if (v) {
-        fmt::format_to(std::back_inserter(out), "{}", *v);
+        fmt::format_to(fmt::appender(out), "{}", *v);
     } else {
         write_raw(out, "null");
     }
@@ -40,7 +40,7 @@ void write_check(buffer& out, const check_entry& e) {
                   "\"tolerance\":null,\"where\":null,\"findings\":[]}");
         return;
     }
-    fmt::format_to(std::back_inserter(out),
+    fmt::format_to(fmt::appender(out),
                    ",\"checked\":{},\"violations\":{},\"max_abs_error\":", r.checked, r.violations);
     write_json_number(out, r.max_abs_error);
     write_raw(out, ",\"max_rel_error\":");
@@ -82,14 +82,14 @@ class json_report final : public report {
         buffer& out = begin_entry();
         write_raw(out, "{\"file\":");
         write_json_string(out, file);
-        fmt::format_to(std::back_inserter(out), ",\"index\":{},\"line\":", c.index);
+        fmt::format_to(fmt::appender(out), ",\"index\":{},\"line\":", c.index);
         write_optional_index(out, c.line);
         write_raw(out, ",\"name\":");
         write_json_string(out, c.display_name());
         write_raw(out, ",\"status\":");
         write_json_string(out, e.failed() ? "fail" : "pass");
-        fmt::format_to(std::back_inserter(out),
-                       ",\"rows\":{},\"classes\":{},\"reduction\":", c.rows, c.classes);
+        fmt::format_to(fmt::appender(out), ",\"rows\":{},\"classes\":{},\"reduction\":", c.rows,
+                       c.classes);
         write_json_string(out, xentcheck::to_string(c.reduction));
         write_raw(out, ",\"dtype\":");
         write_json_string(out, to_string(c.dtype));
@@ -143,7 +143,7 @@ class json_report final : public report {
     }
 
     void finish(const run_summary& s) override {
-        fmt::format_to(std::back_inserter(out_.buffer()),
+        fmt::format_to(fmt::appender(out_.buffer()),
                        "{}],\n\"summary\":{{\"passed\":{},\"failed\":{},\"errors\":{},"
                        "\"exit_code\":{}}}}}\n",
                        any_ ? "\n" : "", s.passed, s.failed, s.errors, s.exit_code());

@@ -30,7 +30,7 @@ void write_value(buffer& out, double v) {
     } else if (std::isinf(v)) {
         write_raw(out, v > 0 ? "inf" : "-inf");
     } else {
-        fmt::format_to(std::back_inserter(out), "{}", v);
+        fmt::format_to(fmt::appender(out), "{}", v);
     }
 }
 
@@ -42,14 +42,14 @@ void write_row(buffer& out, std::span<const double> row) {
         write_value(out, row[j]);
     }
     if (shown < row.size())
-        fmt::format_to(std::back_inserter(out), ", ... ({} more)", row.size() - shown);
+        fmt::format_to(fmt::appender(out), ", ... ({} more)", row.size() - shown);
     out.push_back(']');
 }
 
 /// "  <section>  <label>  values" with rows of a batch on their own lines.
 void write_values(buffer& out, std::string_view section, std::string_view label,
                   std::span<const double> values, std::size_t columns, bool batched) {
-    fmt::format_to(std::back_inserter(out), "  {:<10} {:<6} ", section, label);
+    fmt::format_to(fmt::appender(out), "  {:<10} {:<6} ", section, label);
     if (!batched) {
         if (columns == 1 && values.size() == 1) {
             write_value(out, values.front());
@@ -61,13 +61,13 @@ void write_values(buffer& out, std::string_view section, std::string_view label,
     }
     const std::size_t rows = values.size() / columns;
     for (std::size_t i = 0; i < std::min(rows, max_rows_shown); ++i) {
-        if (i) fmt::format_to(std::back_inserter(out), "  {:<10} {:<6} ", "", "");
-        fmt::format_to(std::back_inserter(out), "row {}: ", i);
+        if (i) fmt::format_to(fmt::appender(out), "  {:<10} {:<6} ", "", "");
+        fmt::format_to(fmt::appender(out), "row {}: ", i);
         write_row(out, values.subspan(i * columns, columns));
         out.push_back('\n');
     }
     if (rows > max_rows_shown) {
-        fmt::format_to(std::back_inserter(out), "  {:<10} {:<6} ... ({} more rows)\n", "", "",
+        fmt::format_to(fmt::appender(out), "  {:<10} {:<6} ... ({} more rows)\n", "", "",
                        rows - max_rows_shown);
     }
 }
@@ -79,7 +79,7 @@ void write_loss(buffer& out, std::string_view section, std::span<const double> l
 
 void write_short(buffer& out, double v) {
     if (std::isfinite(v)) {
-        fmt::format_to(std::back_inserter(out), "{:.2g}", v);
+        fmt::format_to(fmt::appender(out), "{:.2g}", v);
     } else {
         write_value(out, v);
     }
@@ -105,13 +105,12 @@ class text_report final : public report {
     void add_case(const std::string& file, const eval_case& c, const evaluation& e) override {
         buffer& out = out_.buffer();
         const bool failed = e.failed();
-        fmt::format_to(std::back_inserter(out), "{}{}{}  {}{}{}\n", failed ? p_.fail : p_.pass,
+        fmt::format_to(fmt::appender(out), "{}{}{}  {}{}{}\n", failed ? p_.fail : p_.pass,
                        failed ? "FAIL" : "PASS", p_.reset, p_.bold, c.display_name(), p_.reset);
-        fmt::format_to(std::back_inserter(out), "  {}{}, case {}", p_.dim, file, c.index);
-        if (c.line) fmt::format_to(std::back_inserter(out), ", line {}", *c.line);
-        fmt::format_to(std::back_inserter(out),
-                       ": {} row{} x {} class{} from {}, reduction {}, {}{}\n", c.rows,
-                       c.rows == 1 ? "" : "s", c.classes, c.classes == 1 ? "" : "es",
+        fmt::format_to(fmt::appender(out), "  {}{}, case {}", p_.dim, file, c.index);
+        if (c.line) fmt::format_to(fmt::appender(out), ", line {}", *c.line);
+        fmt::format_to(fmt::appender(out), ": {} row{} x {} class{} from {}, reduction {}, {}{}\n",
+                       c.rows, c.rows == 1 ? "" : "s", c.classes, c.classes == 1 ? "" : "es",
                        c.from_probs ? "probs" : "logits", xentcheck::to_string(c.reduction),
                        to_string(c.dtype), p_.reset);
         write_values(out, "reference", "probs", e.probs, c.classes, c.batched);
@@ -128,9 +127,8 @@ class text_report final : public report {
             section = "";
         }
         if (x.has_grad) write_values(out, section, "grad", x.grad, c.classes, c.batched);
-        fmt::format_to(std::back_inserter(out), "  {}{:<32} {:<7} {:>9} {:>9}  {:<26}  {}{}\n",
-                       p_.dim, "check", "result", "max err", "rel err", "tolerance", "worst",
-                       p_.reset);
+        fmt::format_to(fmt::appender(out), "  {}{:<32} {:<7} {:>9} {:>9}  {:<26}  {}{}\n", p_.dim,
+                       "check", "result", "max err", "rel err", "tolerance", "worst", p_.reset);
         for (const check_entry& entry : e.checks)
             write_check(out, entry);
         out.push_back('\n');
@@ -138,7 +136,7 @@ class text_report final : public report {
     }
 
     void add_problem(const input_problem& p) override {
-        fmt::format_to(std::back_inserter(out_.buffer()), "{}ERROR{} {}\n\n", p_.error, p_.reset,
+        fmt::format_to(fmt::appender(out_.buffer()), "{}ERROR{} {}\n\n", p_.error, p_.reset,
                        p.to_string());
         out_.maybe_flush();
     }
@@ -147,9 +145,9 @@ class text_report final : public report {
         buffer& out = out_.buffer();
         const auto count = [&](std::size_t n, std::string_view what, std::string_view color) {
             if (n) {
-                fmt::format_to(std::back_inserter(out), "{}{} {}{}", color, n, what, p_.reset);
+                fmt::format_to(fmt::appender(out), "{}{} {}{}", color, n, what, p_.reset);
             } else {
-                fmt::format_to(std::back_inserter(out), "{} {}", n, what);
+                fmt::format_to(fmt::appender(out), "{} {}", n, what);
             }
         };
         count(s.passed, "passed", p_.pass);
@@ -157,36 +155,36 @@ class text_report final : public report {
         count(s.failed, "failed", p_.fail);
         write_raw(out, ", ");
         count(s.errors, s.errors == 1 ? "error" : "errors", p_.error);
-        fmt::format_to(std::back_inserter(out), " (exit code {})\n", s.exit_code());
+        fmt::format_to(fmt::appender(out), " (exit code {})\n", s.exit_code());
     }
 
   private:
     void write_check(buffer& out, const check_entry& e) {
         const xentcheck::check_result& r = e.result;
         if (e.skipped) {
-            fmt::format_to(std::back_inserter(out), "  {:<32} {}{:<7}{} {}\n", r.name, p_.skip,
+            fmt::format_to(fmt::appender(out), "  {:<32} {}{:<7}{} {}\n", r.name, p_.skip,
                            "skipped", p_.reset, e.skip_reason);
             return;
         }
         const std::string tol =
             "atol " + short_text(r.used.atol) + ", rtol " + short_text(r.used.rtol);
-        fmt::format_to(std::back_inserter(out), "  {:<32} {}{:<7}{} {:>9} {:>9}  {:<26}  {}\n",
-                       r.name, r.passed ? p_.pass : p_.fail, r.passed ? "pass" : "FAIL", p_.reset,
+        fmt::format_to(fmt::appender(out), "  {:<32} {}{:<7}{} {:>9} {:>9}  {:<26}  {}\n", r.name,
+                       r.passed ? p_.pass : p_.fail, r.passed ? "pass" : "FAIL", p_.reset,
                        short_text(r.max_abs_error), relative_text(r), tol,
                        r.worst ? r.worst->to_string() : std::string("-"));
         for (const xentcheck::finding& f : r.findings) {
             buffer line;
-            fmt::format_to(std::back_inserter(line), "      {}{}: expected ", p_.fail,
+            fmt::format_to(fmt::appender(line), "      {}{}: expected ", p_.fail,
                            f.where.to_string());
             write_value(line, f.expected);
             write_raw(line, ", got ");
             write_value(line, f.actual);
-            fmt::format_to(std::back_inserter(line), " (error {} > allowed {}){}\n",
+            fmt::format_to(fmt::appender(line), " (error {} > allowed {}){}\n",
                            short_text(f.abs_error), short_text(f.allowed), p_.reset);
             out.append(line);
         }
         if (r.violations > r.findings.size()) {
-            fmt::format_to(std::back_inserter(out), "      ... and {} more\n",
+            fmt::format_to(fmt::appender(out), "      ... and {} more\n",
                            r.violations - r.findings.size());
         }
     }
