@@ -53,7 +53,9 @@ class reference_implementation final : public implementation {
     };
     /// The reference in the given arithmetic.
     explicit reference_implementation(arithmetic a = arithmetic::standard) : arithmetic_(a) {}
+    /// "reference" or "reference (native precision)".
     std::string name() const override;
+    /// lib's cross_entropy in the chosen arithmetic, widened to double.
     outputs evaluate(const problem& p) override;
 
   private:

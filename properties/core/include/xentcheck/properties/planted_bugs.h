@@ -33,7 +33,9 @@ class planted_bug_implementation final : public implementation {
   public:
     /// The textbook implementation with `bug` planted.
     explicit planted_bug_implementation(planted_bug bug) : bug_(bug) {}
+    /// "textbook" or "textbook with <bug>".
     std::string name() const override;
+    /// Validates the problem (throws input_error) and computes it with the bug planted.
     outputs evaluate(const problem& p) override;
 
   private:
