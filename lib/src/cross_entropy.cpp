@@ -188,11 +188,14 @@ void cross_entropy(std::span<const T> logits, std::size_t classes, const target_
             if (!g.empty()) std::fill(g.begin(), g.end(), ignored ? T(0) : detail::quiet_nan<T>());
             row_loss = ignored ? T(0) : detail::quiet_nan<T>();
         } else {
-            const std::size_t excluded = index_form && !ignored ? tu : scan.argmax;
-            T others;
-            const T sum = detail::shifted_exp_sum(row, scan.max, e, excluded, others);
-            const T log_sum = std::log(sum);
+            // R = S - 1 summed directly: ln S = log1p(R), and 1 - p_argmax = R / S.
+            const T rest = detail::shifted_exp_rest(row, scan, e);
+            const T sum = T(1) + rest;
+            const T log_sum = detail::log1p_of(rest);
             const T inv_sum = T(1) / sum;
+            // S - e_t: the target's complement. Off the argmax p_t <= 1/2, so the difference
+            // does not cancel; on it, it is R itself.
+            const T others = index_form && !ignored && tu != scan.argmax ? sum - e[tu] : rest;
             // Row loss: sum_j a_j (logsumexp(z) - z_j), each term as (m - z_j) + log S.
             if (ignored) {
                 row_loss = T(0);

@@ -77,28 +77,39 @@ row_scan<T> scan_row(std::span<const T> row) {
     return s;
 }
 
-/// Shifted exponentials of a row: e_j = exp(z_j - m) (exactly 0 for z_j = -inf), written to
-/// `e` when it is not empty. Returns the total S and, in `others`, the sum without entry
-/// `excluded` (computed directly, not as S - e_excluded, so 1 - p_excluded = others / S keeps
-/// full relative accuracy when p_excluded is close to 1).
+/// Shifted exponentials of a defined row: e_j = exp(z_j - m) (exactly 0 for z_j = -inf,
+/// exactly 1 at the argmax), written to `e` when it is not empty. Returns R, the sum of the
+/// entries other than the argmax, computed directly: S = 1 + R, and ln S = log1p(R) keeps full
+/// relative accuracy when the argmax dominates (R tiny), where log(fl(1 + R)) would not.
 template <class T>
-T shifted_exp_sum(std::span<const T> row, const T& m, std::span<T> e, std::size_t excluded,
-                  T& others) {
+T shifted_exp_rest(std::span<const T> row, const row_scan<T>& scan, std::span<T> e) {
     using R = real_t<T>;
     accumulator<T> rest;
-    T excluded_value{0};
     for (std::size_t j = 0; j < row.size(); ++j) {
         T ej{0};
-        if (re(row[j]) != -std::numeric_limits<R>::infinity()) ej = std::exp(row[j] - m);
-        if (!e.empty()) e[j] = ej;
-        if (j == excluded) {
-            excluded_value = ej;
-        } else {
+        if (j == scan.argmax) {
+            ej = T(1);
+        } else if (re(row[j]) != -std::numeric_limits<R>::infinity()) {
+            ej = std::exp(row[j] - scan.max);
             rest.add(ej);
         }
+        if (!e.empty()) e[j] = ej;
     }
-    others = rest.value();
-    return others + excluded_value;
+    return rest.value();
+}
+
+/// log(1 + x) with full relative accuracy for tiny x (for complex x, from the real log1p and
+/// atan2, so a complex-step perturbation of x keeps its accuracy too).
+template <class T>
+T log1p_of(const T& x) {
+    if constexpr (is_complex_v<T>) {
+        using R = real_t<T>;
+        const R a = x.real();
+        const R b = x.imag();
+        return T(R(0.5) * std::log1p(a * (R(2) + a) + b * b), std::atan2(b, R(1) + a));
+    } else {
+        return std::log1p(x);
+    }
 }
 
 /// Row masses A_i and the mean divisor, computed in T. effective_target_mass works in double

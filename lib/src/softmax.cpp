@@ -28,9 +28,7 @@ void logsumexp(std::span<const T> logits, std::size_t classes, std::span<T> out)
             out[i] = detail::quiet_nan<T>();
             continue;
         }
-        T others;
-        const T sum = detail::shifted_exp_sum(row, scan.max, std::span<T>{}, scan.argmax, others);
-        out[i] = scan.max + std::log(sum);
+        out[i] = scan.max + detail::log1p_of(detail::shifted_exp_rest(row, scan, std::span<T>{}));
     }
 }
 
@@ -46,9 +44,7 @@ void softmax(std::span<const T> logits, std::size_t classes, std::span<T> probs)
             std::fill(p.begin(), p.end(), detail::quiet_nan<T>());
             continue;
         }
-        T others;
-        const T sum = detail::shifted_exp_sum(row, scan.max, p, scan.argmax, others);
-        const T inv = T(1) / sum;
+        const T inv = T(1) / (T(1) + detail::shifted_exp_rest(row, scan, p));
         for (auto& v : p)
             v *= inv;
     }
@@ -66,9 +62,7 @@ void log_softmax(std::span<const T> logits, std::size_t classes, std::span<T> ou
             std::fill(o.begin(), o.end(), detail::quiet_nan<T>());
             continue;
         }
-        T others;
-        const T log_sum =
-            std::log(detail::shifted_exp_sum(row, scan.max, std::span<T>{}, scan.argmax, others));
+        const T log_sum = detail::log1p_of(detail::shifted_exp_rest(row, scan, std::span<T>{}));
         for (std::size_t j = 0; j < classes; ++j)
             o[j] = (row[j] - scan.max) - log_sum;
     }
