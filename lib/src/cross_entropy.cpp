@@ -73,24 +73,27 @@ target_mass effective_target_mass(batch_shape shape, const target_view& target,
     target_mass m;
     m.row_mass.assign(shape.rows, 0.0);
     if (target.form() == target_view::kind::index) {
-        double weight_total = 0;
+        // Compensated sums: a recursive sum of C weights (or N kept weights) would carry up to
+        // (C - 1) u of relative error into A and the divisor.
+        detail::accumulator<double> weight_total, divisor;
         for (std::size_t j = 0; j < shape.classes; ++j)
-            weight_total += weight_of(options, j);
+            weight_total.add(weight_of(options, j));
         for (std::size_t i = 0; i < shape.rows; ++i) {
             const std::int64_t t = target.class_indices()[i];
             if (t == options.ignore_index) continue;
             const double wt = weight_of(options, static_cast<std::size_t>(t));
-            m.row_mass[i] = (1 - eps) * wt + eps / classes * weight_total;
-            m.mean_divisor += wt;
+            m.row_mass[i] = (1 - eps) * wt + eps / classes * weight_total.value();
+            divisor.add(wt);
         }
+        m.mean_divisor = divisor.value();
     } else {
         for (std::size_t i = 0; i < shape.rows; ++i) {
-            double mass = 0;
+            detail::accumulator<double> mass;
             for (std::size_t j = 0; j < shape.classes; ++j) {
                 const double y = target.probs()[i * shape.classes + j];
-                mass += weight_of(options, j) * ((1 - eps) * y + eps / classes);
+                mass.add(weight_of(options, j) * ((1 - eps) * y + eps / classes));
             }
-            m.row_mass[i] = mass;
+            m.row_mass[i] = mass.value();
         }
         m.mean_divisor = static_cast<double>(shape.rows);
     }
@@ -162,9 +165,10 @@ void cross_entropy(std::span<const T> logits, std::size_t classes, const target_
     const bool smoothing = options.label_smoothing > 0;
     const T eps = T(options.label_smoothing);
     const T eps_per_class = eps / T(static_cast<double>(classes));
-    T weight_total{0};
+    detail::accumulator<T> weight_sum;
     for (std::size_t j = 0; j < classes; ++j)
-        weight_total += T(weight_of(options, j));
+        weight_sum.add(T(weight_of(options, j)));
+    const T weight_total = weight_sum.value();
     const T scale = options.reduction == reduction::mean ? T(1) / masses.divisor : T(1);
     // Effective target row for probability targets: a_j = w_j ((1 - eps) y_j + eps / C).
     std::vector<T> a(index_form ? 0 : classes);

@@ -148,24 +148,25 @@ target_masses<T> masses_in(batch_shape shape, const target_view& target,
     target_masses<T> m;
     m.row.assign(shape.rows, T(0));
     if (target.form() == target_view::kind::index) {
-        T weight_total{0};
+        accumulator<T> weight_total, divisor;
         for (std::size_t j = 0; j < shape.classes; ++j)
-            weight_total += w(j);
+            weight_total.add(w(j));
         for (std::size_t i = 0; i < shape.rows; ++i) {
             const std::int64_t t = target.class_indices()[i];
             if (t == o.ignore_index) continue;
             const T wt = w(static_cast<std::size_t>(t));
-            m.row[i] = (T(1) - eps) * wt + eps_per_class * weight_total;
-            m.divisor += wt;
+            m.row[i] = (T(1) - eps) * wt + eps_per_class * weight_total.value();
+            divisor.add(wt);
         }
+        m.divisor = divisor.value();
         return m;
     }
     for (std::size_t i = 0; i < shape.rows; ++i) {
-        T mass{0};
+        accumulator<T> mass;
         for (std::size_t j = 0; j < shape.classes; ++j)
-            mass +=
-                w(j) * ((T(1) - eps) * T(target.probs()[i * shape.classes + j]) + eps_per_class);
-        m.row[i] = mass;
+            mass.add(w(j) *
+                     ((T(1) - eps) * T(target.probs()[i * shape.classes + j]) + eps_per_class));
+        m.row[i] = mass.value();
     }
     m.divisor = T(static_cast<double>(shape.rows));
     return m;
