@@ -8,6 +8,35 @@
 
 namespace xentcheck {
 
+namespace detail {
+namespace {
+/// The term sizes of row i, T_j = |w_j| ((1 - eps) |y_j| + eps / C) (y one-hot for an index
+/// target, 0 for an ignored row), into `sizes`; returns sum_j T_j. They bound |a_ij| and the
+/// rounding of a_ij (~2u T_j) even where a negative y_j or w_j makes a_ij or A_i cancel.
+double term_sizes(std::size_t i, std::size_t classes, const target_view& target,
+                  const cross_entropy_options& options, std::span<double> sizes) {
+    const double eps = options.label_smoothing;
+    const double c = static_cast<double>(classes);
+    const bool index_form = target.form() == target_view::kind::index;
+    const std::int64_t t = index_form ? target.class_indices()[i] : 0;
+    const bool ignored = index_form && t == options.ignore_index;
+    double total = 0;
+    for (std::size_t j = 0; j < classes; ++j) {
+        if (ignored) {
+            sizes[j] = 0;
+            continue;
+        }
+        const double w = options.weight.empty() ? 1.0 : std::abs(options.weight[j]);
+        const double y = index_form ? (static_cast<std::size_t>(t) == j ? 1.0 : 0.0)
+                                    : std::abs(target.probs()[i * classes + j]);
+        sizes[j] = w * ((1 - eps) * y + eps / c);
+        total += sizes[j];
+    }
+    return total;
+}
+}  // namespace
+}  // namespace detail
+
 bool tolerance::accepts(double expected, double actual) const noexcept {
     return accepts(expected, actual, std::abs(expected));
 }
@@ -32,24 +61,23 @@ problem_scale measure_problem(double unit_roundoff, std::span<const double> logi
     for (const double z : logits) {
         if (std::isfinite(z)) s.max_abs_logit = std::max(s.max_abs_logit, std::abs(z));
     }
-    // |a_i|_1: equal to A_i unless a probability target or a weight is negative.
+    // sum_j T_j with the term sizes T_j = |w_j| ((1 - eps) |y_j| + eps / C): equal to A_i
+    // unless a probability target or a weight is negative, where A_i and a_ij carry rounding
+    // errors relative to these terms even when they cancel.
     std::vector<double> abs_mass(shape.rows, 0.0);
-    const double eps = options.label_smoothing;
+    std::vector<double> sizes(classes);
     for (std::size_t i = 0; i < shape.rows; ++i) {
+        abs_mass[i] = detail::term_sizes(i, classes, target, options, sizes);
         if (target.form() == target_view::kind::index) {
-            abs_mass[i] = std::abs(masses.row_mass[i]);
-            if (!options.weight.empty()) {
-                for (const double w : options.weight)
-                    s.mixed_sign_targets |= w < 0;
-            }
+            for (const double w : options.weight)
+                s.mixed_sign_targets |= w < 0;
             continue;
         }
+        const double eps = options.label_smoothing;
         for (std::size_t j = 0; j < classes; ++j) {
             const double w = options.weight.empty() ? 1.0 : options.weight[j];
-            const double a =
-                w * ((1 - eps) * target.probs()[i * classes + j] + eps / double(classes));
-            s.mixed_sign_targets |= a < 0;
-            abs_mass[i] += std::abs(a);
+            s.mixed_sign_targets |=
+                w * ((1 - eps) * target.probs()[i * classes + j] + eps / double(classes)) < 0;
         }
     }
     const double mean_scale = options.reduction == reduction::mean && masses.mean_divisor != 0
@@ -78,32 +106,12 @@ std::vector<double> grad_magnitudes(std::span<const double> probs, std::size_t c
     const double scale = options.reduction == reduction::mean && masses.mean_divisor != 0
                              ? 1.0 / std::abs(masses.mean_divisor)
                              : 1.0;
-    const double eps = options.label_smoothing;
-    const double c = static_cast<double>(classes);
-    const bool index_form = target.form() == target_view::kind::index;
+    std::vector<double> sizes(classes);
     std::vector<double> out(shape.size());
-    std::vector<double> a(classes);
     for (std::size_t i = 0; i < shape.rows; ++i) {
-        const std::int64_t t = index_form ? target.class_indices()[i] : 0;
-        const bool ignored = index_form && t == options.ignore_index;
-        // |a_i|_1 rather than A_i: the two differ only for targets or weights of both signs,
-        // where A_i's own summation error is relative to |a_i|_1.
-        double abs_mass = 0;
-        for (std::size_t j = 0; j < classes; ++j) {
-            const double w = options.weight.empty() ? 1.0 : options.weight[j];
-            if (ignored) {
-                a[j] = 0;
-            } else if (index_form) {
-                a[j] = w * ((static_cast<std::size_t>(t) == j ? 1 - eps : 0.0) + eps / c);
-            } else {
-                a[j] = w * ((1 - eps) * target.probs()[i * classes + j] + eps / c);
-            }
-            abs_mass += std::abs(a[j]);
-        }
-        for (std::size_t j = 0; j < classes; ++j) {
-            out[i * classes + j] =
-                scale * (abs_mass * std::abs(probs[i * classes + j]) + std::abs(a[j]));
-        }
+        const double total = detail::term_sizes(i, classes, target, options, sizes);
+        for (std::size_t j = 0; j < classes; ++j)
+            out[i * classes + j] = scale * (total * std::abs(probs[i * classes + j]) + sizes[j]);
     }
     return out;
 }

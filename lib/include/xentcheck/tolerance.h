@@ -31,8 +31,8 @@ struct problem_scale {
     std::size_t rows = 1;            ///< N
     std::size_t classes = 1;         ///< C
     double max_abs_logit = 0;        ///< M, the largest finite |z| in the batch
-    double loss_scale = 1;           ///< sum over rows of |a_i|_1, times s (1/divisor for mean)
-    double grad_scale = 1;  ///< s * max_i |a_i|_1: the largest possible |gradient entry| * 2
+    double loss_scale = 1;  ///< sum over rows of sum_j T_ij (grad_magnitudes), times s (mean)
+    double grad_scale = 1;  ///< s * max_i sum_j T_ij: the largest possible |gradient entry| * 2
     bool mixed_sign_targets = false;  ///< some effective target entry is negative
 };
 
@@ -42,11 +42,13 @@ problem_scale measure_problem(double unit_roundoff, std::span<const double> logi
                               std::size_t classes, const target_view& target,
                               const cross_entropy_options& options);
 
-/// The natural magnitude of each gradient entry, s (|a_i|_1 p_ij + |a_ij|): the size of the two
-/// terms whose difference s (A_i p_ij - a_ij) the entry is (|a_i|_1 = A_i unless target entries
-/// or weights have both signs). With a zero mean divisor s is taken as 1 (the gradient is then
-/// exactly 0 or non-finite). `probs` (N x C) are the reference probabilities; the targets and
-/// options are validated like cross_entropy does. NaN probabilities give NaN.
+/// The natural magnitude of each gradient entry, s (p_ij sum_k T_ik + T_ij) with the term sizes
+/// T_ij = |w_j| ((1 - eps) |y_ij| + eps / C) (y one-hot for index targets, T = 0 in ignored
+/// rows): the size of the two terms whose difference s (A_i p_ij - a_ij) the entry is, and of
+/// the rounding of a_ij and A_i even where negative targets or weights make them cancel (equal
+/// to s (|a_i|_1 p_ij + |a_ij|) otherwise). With a zero mean divisor s is taken as 1 (the
+/// gradient is then exactly 0 or non-finite). `probs` (N x C) are the reference probabilities;
+/// the targets and options are validated like cross_entropy does. NaN probabilities give NaN.
 std::vector<double> grad_magnitudes(std::span<const double> probs, std::size_t classes,
                                     const target_view& target,
                                     const cross_entropy_options& options);
