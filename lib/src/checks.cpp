@@ -39,7 +39,9 @@ class check_builder {
         r_.max_rel_error = std::max(r_.max_rel_error, rel_error);
         const double ratio = abs_error == 0 ? 0.0 : allowed > 0 ? abs_error / allowed : inf;
         r_.worst_ratio = std::max(r_.worst_ratio, ok ? ratio : std::max(ratio, 1.0));
-        const double severity = ok ? abs_error / std::max(allowed, 1e-300) : inf;
+        // A NaN bound (NaN magnitude) must not win or block the comparison below.
+        double severity = ok ? abs_error / std::max(allowed, 1e-300) : inf;
+        if (std::isnan(severity)) severity = 0;
         location where{index / columns_,
                        columns_ > 1 ? std::optional(index % columns_) : std::nullopt};
         if (!r_.worst || severity > worst_severity_) {
