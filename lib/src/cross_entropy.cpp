@@ -75,14 +75,14 @@ target_mass effective_target_mass(batch_shape shape, const target_view& target,
     if (target.form() == target_view::kind::index) {
         // Compensated sums: a recursive sum of C weights (or N kept weights) would carry up to
         // (C - 1) u of relative error into A and the divisor.
-        detail::accumulator<double> weight_total, divisor;
-        for (std::size_t j = 0; j < shape.classes; ++j)
-            weight_total.add(weight_of(options, j));
+        const double weight_total =
+            detail::class_weight_total<double>(shape.classes, options.weight);
+        detail::accumulator<double> divisor;
         for (std::size_t i = 0; i < shape.rows; ++i) {
             const std::int64_t t = target.class_indices()[i];
             if (t == options.ignore_index) continue;
             const double wt = weight_of(options, static_cast<std::size_t>(t));
-            m.row_mass[i] = (1 - eps) * wt + eps / classes * weight_total.value();
+            m.row_mass[i] = (1 - eps) * wt + eps / classes * weight_total;
             divisor.add(wt);
         }
         m.mean_divisor = divisor.value();
@@ -110,10 +110,16 @@ void index_row_grad(std::span<const T> e, std::span<T> g, std::size_t t, T inv_s
     const T eps = T(o.label_smoothing);
     const T eps_per_class = eps / T(static_cast<double>(e.size()));
     const T pt = e[t] * inv_sum;  // read before g (which may alias e) is overwritten
-    for (std::size_t j = 0; j < e.size(); ++j) {
-        const T pj = e[j] * inv_sum;
-        g[j] = o.label_smoothing > 0 ? scale * (mass * pj - eps_per_class * T(weight_of(o, j)))
-                                     : scale * (mass * pj);
+    if (o.label_smoothing > 0) {
+        for (std::size_t j = 0; j < e.size(); ++j) {
+            const T pj = e[j] * inv_sum;
+            g[j] = scale * (mass * pj - eps_per_class * T(weight_of(o, j)));
+        }
+    } else {
+        // s A p_j = (s A / S) e_j: one product per entry, a loop the compiler vectorises.
+        const T factor = scale * (mass * inv_sum);
+        for (std::size_t j = 0; j < e.size(); ++j)
+            g[j] = factor * e[j];
     }
     const T wt = T(weight_of(o, t));
     const T qt = others * inv_sum;  // 1 - p_t
@@ -165,10 +171,7 @@ void cross_entropy(std::span<const T> logits, std::size_t classes, const target_
     const bool smoothing = options.label_smoothing > 0;
     const T eps = T(options.label_smoothing);
     const T eps_per_class = eps / T(static_cast<double>(classes));
-    detail::accumulator<T> weight_sum;
-    for (std::size_t j = 0; j < classes; ++j)
-        weight_sum.add(T(weight_of(options, j)));
-    const T weight_total = weight_sum.value();
+    const T weight_total = detail::class_weight_total<T>(classes, options.weight);
     const T scale = options.reduction == reduction::mean ? T(1) / masses.divisor : T(1);
     // Effective target row for probability targets: a_j = w_j ((1 - eps) y_j + eps / C).
     std::vector<T> a(index_form ? 0 : classes);
@@ -193,7 +196,12 @@ void cross_entropy(std::span<const T> logits, std::size_t classes, const target_
             row_loss = ignored ? T(0) : detail::quiet_nan<T>();
         } else {
             // R = S - 1 summed directly: ln S = log1p(R), and 1 - p_argmax = R / S.
-            const T rest = detail::shifted_exp_rest(row, scan, e);
+            // While this row's exponentials are computed, the next row is fetched.
+            detail::prefetch_hint next;
+            if (i + 1 < shape.rows && e.data() != scratch.data()) {
+                next = {row.data() + classes, e.data() + classes, classes * sizeof(T)};
+            }
+            const T rest = detail::shifted_exp_rest(row, scan, e, next);
             const T sum = T(1) + rest;
             const T log_sum = detail::log1p_of(rest);
             const T inv_sum = T(1) / sum;

@@ -10,63 +10,12 @@
 
 #include <vector>
 
+#include "compensated_sum.h"
+#include "vector_kernels.h"
 #include "xentcheck/batch.h"
 #include "xentcheck/cross_entropy.h"
 
 namespace xentcheck::detail {
-
-/// Compensated (Neumaier) summation. Complex values are compensated in their real and
-/// imaginary parts separately, so a complex-step derivative (the imaginary part) keeps a few
-/// ulps of accuracy at large class counts too.
-template <class T>
-class accumulator {
-  public:
-    void add(T x) {
-        if constexpr (is_complex_v<T>) {
-            re_.add(x.real());
-            im_.add(x.imag());
-        } else {
-            const T t = sum_ + x;
-            if (!std::isfinite(t)) {  // inf or NaN: no low-order bits left to keep
-                sum_ = t;
-                return;
-            }
-            // Keep the low-order bits lost by the addition; the larger operand is exact in t.
-            if (std::abs(sum_) >= std::abs(x)) {
-                comp_ += (sum_ - t) + x;
-            } else {
-                comp_ += (x - t) + sum_;
-            }
-            sum_ = t;
-        }
-    }
-    /// Adds another accumulator's partial sum (a combine step of a split sum).
-    void add(const accumulator& other) {
-        if constexpr (is_complex_v<T>) {
-            re_.add(other.re_);
-            im_.add(other.im_);
-        } else {
-            add(other.sum_);
-            add(other.comp_);
-        }
-    }
-    T value() const {
-        if constexpr (is_complex_v<T>) {
-            return T(re_.value(), im_.value());
-        } else {
-            if (!std::isfinite(sum_)) return sum_;
-            return sum_ + comp_;
-        }
-    }
-
-  private:
-    struct empty {};
-    using part = std::conditional_t<is_complex_v<T>, accumulator<real_t<T>>, empty>;
-    [[no_unique_address]] part re_{};
-    [[no_unique_address]] part im_{};
-    real_t<T> sum_{0};
-    real_t<T> comp_{0};
-};
 
 /// What a scan of one row found: the shift m (largest finite entry), where it is, and whether
 /// the row is defined at all (no NaN, no +inf, at least one entry above -inf).
@@ -75,11 +24,24 @@ struct row_scan {
     T max{0};
     std::size_t argmax = 0;
     bool defined = false;
+    /// A lower bound of the row (its minimum from the vector scan; -inf from the scalar one).
+    real_t<T> low = -std::numeric_limits<real_t<T>>::infinity();
 };
+
+/// float and double: the types the vector kernels serve.
+template <class T>
+inline constexpr bool has_vector_kernels_v = std::is_same_v<T, double> || std::is_same_v<T, float>;
 
 template <class T>
 row_scan<T> scan_row(std::span<const T> row) {
     using R = real_t<T>;
+    if constexpr (has_vector_kernels_v<T>) {
+        if (vector_kernels_enabled()) {
+            const block_max<T> b = scan_block(row.data(), row.size());
+            if (b.bad || b.argmax >= row.size()) return row_scan<T>{};
+            return row_scan<T>{row[b.argmax], b.argmax, true, b.min};
+        }
+    }
     row_scan<T> s;
     R best = -std::numeric_limits<R>::infinity();
     for (std::size_t j = 0; j < row.size(); ++j) {
@@ -118,8 +80,32 @@ T shifted_exp(const T& z, const T& m) {
 /// entries other than the argmax, computed directly: S = 1 + R, and ln S = log1p(R) keeps full
 /// relative accuracy when the argmax dominates (R tiny), where log(fl(1 + R)) would not.
 template <class T>
-T shifted_exp_rest(std::span<const T> row, const row_scan<T>& scan, std::span<T> e) {
+T shifted_exp_rest(std::span<const T> row, const row_scan<T>& scan, std::span<T> e,
+                   const prefetch_hint& next = {}) {
     using R = real_t<T>;
+    if constexpr (has_vector_kernels_v<T>) {
+        if (vector_kernels_enabled()) {
+            accumulator<double> rest;
+            const auto part = [&](std::size_t begin, std::size_t end, const prefetch_hint& pf) {
+                if (!e.empty()) {
+                    shifted_exp_block(row.data() + begin, scan.max, e.data() + begin, end - begin,
+                                      rest, scan.low, pf);
+                    return;
+                }
+                T buffer[512];  // no output wanted: exponentials go through a small buffer
+                for (std::size_t b = begin; b < end; b += 512) {
+                    const std::size_t n = end - b < 512 ? end - b : 512;
+                    shifted_exp_block(row.data() + b, scan.max, buffer, n, rest, scan.low, pf);
+                }
+            };
+            // The prefetch runs with the longer part (its offsets start at 0 either way).
+            const bool first_longer = scan.argmax >= row.size() - scan.argmax - 1;
+            part(0, scan.argmax, first_longer ? next : prefetch_hint{});
+            if (!e.empty()) e[scan.argmax] = T(1);
+            part(scan.argmax + 1, row.size(), first_longer ? prefetch_hint{} : next);
+            return static_cast<T>(rest.value());
+        }
+    }
     accumulator<T> rest;
     for (std::size_t j = 0; j < row.size(); ++j) {
         T ej{0};
@@ -148,6 +134,17 @@ T log1p_of(const T& x) {
     }
 }
 
+/// sum_j w_j in T, compensated; C itself (exactly, without a pass over C classes) when there are
+/// no weights.
+template <class T>
+T class_weight_total(std::size_t classes, std::span<const double> weight) {
+    if (weight.empty()) return T(static_cast<double>(classes));
+    accumulator<T> total;
+    for (const double w : weight)
+        total.add(T(w));
+    return total.value();
+}
+
 /// Row masses A_i and the mean divisor, computed in T. effective_target_mass works in double
 /// (for the tolerance model); the reference forms its own so that a long double reference is
 /// not limited to double accuracy by non-dyadic weights or smoothing. For T = double the
@@ -167,14 +164,13 @@ target_masses<T> masses_in(batch_shape shape, const target_view& target,
     target_masses<T> m;
     m.row.assign(shape.rows, T(0));
     if (target.form() == target_view::kind::index) {
-        accumulator<T> weight_total, divisor;
-        for (std::size_t j = 0; j < shape.classes; ++j)
-            weight_total.add(w(j));
+        const T weight_total = class_weight_total<T>(shape.classes, o.weight);
+        accumulator<T> divisor;
         for (std::size_t i = 0; i < shape.rows; ++i) {
             const std::int64_t t = target.class_indices()[i];
             if (t == o.ignore_index) continue;
             const T wt = w(static_cast<std::size_t>(t));
-            m.row[i] = (T(1) - eps) * wt + eps_per_class * weight_total.value();
+            m.row[i] = (T(1) - eps) * wt + eps_per_class * weight_total;
             divisor.add(wt);
         }
         m.divisor = divisor.value();

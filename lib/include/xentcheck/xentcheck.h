@@ -6,5 +6,6 @@
 #include "xentcheck/cross_entropy.h"
 #include "xentcheck/finite_difference.h"
 #include "xentcheck/jacobian.h"
+#include "xentcheck/kernels.h"
 #include "xentcheck/softmax.h"
 #include "xentcheck/tolerance.h"

@@ -1,0 +1,29 @@
+/// xentcheck/kernels.h: which row kernels the float and double reference runs on.
+#pragma once
+
+#include <string_view>
+
+namespace xentcheck {
+
+/// The row kernels of softmax, logsumexp, log_softmax and cross_entropy for float and double
+/// (long double and complex always use the scalar ones).
+/// - scalar: portable C++, std::exp on each shifted logit.
+/// - avx2: x86-64 AVX2 + FMA vector code: a table-driven exp (the algorithm of glibc's scalar
+///   exp, <= 0.52 ulp measured, not the <= 4 ulp vector libm) on the TwoSum-corrected shift, a
+///   vector max scan and compensated sums in vector lanes. Same semantics (NaN, +-inf), same
+///   accuracy bounds; results may differ from the scalar path in the last bits.
+enum class kernel_path { scalar, avx2 };
+
+/// "scalar" or "avx2".
+std::string_view to_string(kernel_path p) noexcept;
+
+/// The path float and double computations use now: avx2 when this is an x86-64 build running on
+/// a CPU with AVX2 and FMA and it has not been disabled, else scalar.
+kernel_path active_kernel_path() noexcept;
+
+/// Disables the vector kernels (true) or restores the automatic choice (false), process-wide:
+/// for tests and benchmarks that compare the two paths. Set it before computations start, not
+/// while another thread is computing.
+void force_scalar_kernels(bool scalar) noexcept;
+
+}  // namespace xentcheck
