@@ -86,6 +86,49 @@ TEST(JsonNumbers, EveryDoubleRoundTripsThroughTheWrittenText) {
     }
 }
 
+// write_json_number lays out Dragonbox's digits itself (fmt's "{}" was the slow part of the
+// JSON report); the text must stay exactly what fmt writes, which the reports were built on.
+TEST(JsonNumbers, TextIsExactlyFmtsShortestFormat) {
+    std::mt19937_64 rng(20260601);
+    std::vector<double> values = {std::numeric_limits<double>::denorm_min(),
+                                  std::numeric_limits<double>::min(),
+                                  std::numeric_limits<double>::max(),
+                                  1.0,
+                                  10.0,
+                                  1e15,
+                                  1e16,
+                                  123456789012345678.0,
+                                  9999999999999998.0,
+                                  1e-4,
+                                  1e-5,
+                                  0.00012345,
+                                  1.5e-5,
+                                  1e100,
+                                  1e-100,
+                                  1e-310,
+                                  0.5,
+                                  -0.75,
+                                  3.0,
+                                  4.2483542552915889e-18};
+    for (int k = 0; k < 200000; ++k) {
+        const std::uint64_t bits = rng();
+        double x;
+        std::memcpy(&x, &bits, sizeof x);
+        if (std::isfinite(x)) values.push_back(x);
+        // Decimal exponents near the fixed/exponent switch and short significands.
+        const double y =
+            std::ldexp(static_cast<double>(rng() >> 11), -static_cast<int>(rng() % 120));
+        values.push_back(y);
+        values.push_back(-std::round(y * 1e3) / 1e3);
+        values.push_back(static_cast<double>(rng() % 100000) *
+                         std::pow(10.0, static_cast<int>(rng() % 44) - 22));
+    }
+    for (const double x : values) {
+        const std::string expected = x == 0 && std::signbit(x) ? "-0.0" : fmt::format("{}", x);
+        ASSERT_EQ(json_number(x), expected);
+    }
+}
+
 TEST(JsonNumbers, RewritesBareTokensOutsideStringsOnly) {
     const std::string text =
         R"({"a": NaN, "b": [Infinity, -Infinity], "NaN": "NaN Infinity", "q": "\"NaN"})";

@@ -236,9 +236,11 @@ void read_tolerance(const json& v, eval_case& c) {
     c.tolerance = t;
 }
 
+}  // namespace
+
 /// The `probs` input: each row must sum to 1 within the tolerance model's row-sum bound for
 /// the case's dtype; the logits become ln p (0 gives -inf).
-void derive_logits_from_probs(eval_case& c) {
+void detail::derive_logits_from_probs(eval_case& c) {
     c.logits.resize(c.given.size());
     for (std::size_t k = 0; k < c.given.size(); ++k)
         c.logits[k] = std::log(c.given[k]);
@@ -264,8 +266,6 @@ void derive_logits_from_probs(eval_case& c) {
         }
     }
 }
-
-}  // namespace
 
 std::span<const std::string_view> case_fields() noexcept {
     return all_case_fields;
@@ -349,7 +349,7 @@ void parse_case(const json& value, eval_case& c) {
     if (const json* v = m.get("tolerance")) read_tolerance(*v, c);
 
     if (c.from_probs) {
-        derive_logits_from_probs(c);
+        detail::derive_logits_from_probs(c);
     } else {
         c.logits = c.given;
     }

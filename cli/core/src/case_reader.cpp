@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "case_fast_parse.h"
 #include "xentcheck/cli/case_parse.h"
 #include "xentcheck/cli/json_parse.h"
 
@@ -172,6 +173,14 @@ case_reader::status case_reader::next_line() {
         while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
             line.remove_suffix(1);
         if (is_blank(line)) continue;
+        // Common valid lines are read directly; anything else (including every invalid line)
+        // goes through the JSON parser and parse_case, which explain what is wrong.
+        case_.index = case_count_;
+        case_.line = line_number_;
+        if (detail::fast_parse_case(line, case_)) {
+            ++case_count_;
+            return status::ok;
+        }
         try {
             parse_json_text(line, line_value_, rewrite_scratch_);
         } catch (const json_syntax_error& e) {

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "xentcheck/cli/eval_case.h"
+
 namespace xentcheck::cli::detail {
 
 /// Which numbers a field accepts.
@@ -55,6 +57,11 @@ matrix_shape read_matrix(const nlohmann::json& v, const std::string& field,
 
 /// "1 row", "2 rows": a count with the noun in the right number.
 std::string count_text(std::size_t n, std::string_view singular, std::string_view plural);
+
+/// The `probs` input of `c` (c.given, validated non-negative) to c.logits = ln p, after
+/// checking that each row sums to 1 within the tolerance model's row-sum bound for the case's
+/// dtype. Throws field_error("probs") otherwise (defined in case_parse.cpp).
+void derive_logits_from_probs(eval_case& c);
 
 /// Levenshtein distance (for "did you mean" suggestions on misspelt field names).
 std::size_t edit_distance(std::string_view a, std::string_view b);

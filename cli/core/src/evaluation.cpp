@@ -83,8 +83,9 @@ void evaluator::run_reference(const eval_case& c) {
 }
 
 void evaluator::run_reference_checks(const eval_case& c) {
-    const xentcheck::tolerance_model model(xentcheck::measure_problem(
-        xentcheck::unit_roundoff<double>(), c.logits, c.classes, c.target(), c.options()));
+    scale_ = xentcheck::measure_problem(xentcheck::unit_roundoff<double>(), c.logits, c.classes,
+                                        c.target(), c.options());
+    const xentcheck::tolerance_model model(scale_);
     const std::size_t classes = c.classes;
     on_defined_rows(result_.probs, classes, [&](std::span<const double> v) {
         return xentcheck::check_probs_in_unit_interval(v, classes, model);
@@ -104,15 +105,20 @@ void evaluator::run_reference_checks(const eval_case& c) {
         result_.checks.push_back(
             check_entry{xentcheck::check_loss_nonnegative(result_.loss, model), false, {}});
     }
-    result_.checks.push_back(
-        detail::check_grad_by_finite_differences(c, result_.grad, defined_rows_, fd_scratch_));
+    long double whole_loss = 0;  // lib's loss of the whole case, summed over rows for none
+    for (const long double l : wide_loss_)
+        whole_loss += l;
+    result_.checks.push_back(detail::check_grad_by_finite_differences(
+        c, result_.grad, defined_rows_, fd_scratch_, whole_loss));
 }
 
 void evaluator::run_expect_checks(const eval_case& c) {
     const expected_values& e = c.expect;
     if (!e.has_probs && !e.has_loss && !e.has_grad) return;
-    const xentcheck::tolerance_model model(xentcheck::measure_problem(
-        unit_roundoff_of(c.dtype), c.logits, c.classes, c.target(), c.options()));
+    // measure_problem depends on the unit roundoff only through the field it sets.
+    xentcheck::problem_scale scale = scale_;
+    scale.unit_roundoff = unit_roundoff_of(c.dtype);
+    const xentcheck::tolerance_model model(scale);
     const std::size_t classes = c.classes;
     const auto renamed = [this](const char* name) { result_.checks.back().result.name = name; };
     if (e.has_probs) {

@@ -20,11 +20,80 @@ check_entry skipped(std::string reason) {
     return e;
 }
 
+/// Beyond this |logit| check_grad_finite_difference scales its step with |x_j|; the cached
+/// form assumes small steps around the base point.
+constexpr double largest_cached_logit = 0x1p20;
+
 }  // namespace
+
+bool cached_index_loss::prepare(std::span<const double> x, std::size_t classes,
+                                std::span<const std::int64_t> targets,
+                                const xentcheck::cross_entropy_options& o, long double scale) {
+    if (classes == 0 || x.size() != targets.size() * classes || o.label_smoothing != 0) {
+        return false;
+    }
+    for (const double v : x) {
+        if (!(std::abs(v) <= largest_cached_logit)) return false;  // also NaN
+    }
+    const std::size_t rows = targets.size();
+    classes_ = classes;
+    scale_ = scale;
+    base_.assign(x.begin(), x.end());
+    exps_.resize(x.size());
+    shift_.resize(rows);
+    argmax_.resize(rows);
+    target_.resize(rows);
+    weight_.resize(rows);
+    row_loss_.resize(rows);
+    for (std::size_t i = 0; i < rows; ++i) {
+        const std::int64_t t = targets[i];
+        const bool ignored = t == o.ignore_index;
+        if (!ignored && (t < 0 || static_cast<std::size_t>(t) >= classes)) return false;
+        const long double* z = base_.data() + i * classes;
+        long double* e = exps_.data() + i * classes;
+        const std::size_t a = static_cast<std::size_t>(std::max_element(z, z + classes) - z);
+        argmax_[i] = a;
+        shift_[i] = z[a];
+        target_[i] = ignored ? 0 : static_cast<std::size_t>(t);
+        weight_[i] = ignored ? 0.0L : o.weight.empty() ? 1.0L : o.weight[target_[i]];
+        long double rest = 0;
+        for (std::size_t j = 0; j < classes; ++j) {
+            e[j] = j == a ? 1.0L : std::exp(z[j] - z[a]);
+            if (j != a) rest += e[j];
+        }
+        row_loss_[i] = ignored ? 0.0L : weight_[i] * ((z[a] - z[target_[i]]) + std::log1p(rest));
+    }
+    return true;
+}
+
+long double cached_index_loss::operator()(std::span<const long double> z) const {
+    const std::size_t c = classes_;
+    long double total = 0;
+    for (std::size_t i = 0; i < shift_.size(); ++i) {
+        const long double* row = z.data() + i * c;
+        const long double* base = base_.data() + i * c;
+        if (weight_[i] == 0 || std::equal(row, row + c, base)) {
+            total += row_loss_[i];
+            continue;
+        }
+        const long double* e = exps_.data() + i * c;
+        const long double m = shift_[i];
+        const std::size_t a = argmax_[i];
+        // R = S - 1 with S = sum_j exp(z_j - m): the moved coordinates get new exponentials
+        // (the argmax's as expm1, so R keeps its absolute accuracy when the argmax moves).
+        long double rest = row[a] == base[a] ? 0.0L : std::expm1(row[a] - m);
+        for (std::size_t j = 0; j < c; ++j) {
+            if (j == a) continue;
+            rest += row[j] == base[j] ? e[j] : std::exp(row[j] - m);
+        }
+        total += weight_[i] * ((m - row[target_[i]]) + std::log1p(rest));
+    }
+    return scale_ * total;
+}
 
 check_entry check_grad_by_finite_differences(const eval_case& c, std::span<const double> grad,
                                              std::span<const std::size_t> defined_rows,
-                                             finite_difference_scratch& s) {
+                                             finite_difference_scratch& s, long double whole_loss) {
     const std::size_t classes = c.classes;
     if (defined_rows.empty()) {
         return skipped("no row has a defined loss (each has a NaN or +inf logit, or only -inf)");
@@ -62,11 +131,14 @@ check_entry check_grad_by_finite_differences(const eval_case& c, std::span<const
         scale =
             1.0L / xentcheck::effective_target_mass(shape, c.target(), c.options()).mean_divisor;
     }
-    const xentcheck::scalar_function loss = [&](std::span<const long double> z) -> long double {
+    const xentcheck::scalar_function reference_loss =
+        [&](std::span<const long double> z) -> long double {
         return scale * xentcheck::cross_entropy_loss<long double>(z, classes, target, summed);
     };
     s.wide_logits.assign(s.logits.begin(), s.logits.end());
-    const long double value = loss(s.wide_logits);
+    // Every row differenced: lib's loss of the whole case is this function's value at x.
+    const bool whole = wanted == c.rows && !std::isnan(whole_loss);
+    const long double value = whole ? whole_loss : reference_loss(s.wide_logits);
     if (!std::isfinite(value) || !std::isfinite(scale)) {
         return skipped("the loss is not finite, so it has no derivative to difference");
     }
@@ -81,10 +153,18 @@ check_entry check_grad_by_finite_differences(const eval_case& c, std::span<const
     grad_tol.atol *= abs_scale;
     const auto coordinates = static_cast<std::size_t>(
         std::max(8.0, finite_difference_budget / (2.0 * static_cast<double>(s.logits.size()))));
+    // The cached form stands in for lib's loss only where both agree at x (each is within
+    // loss_error of the true loss, so they may differ by twice that).
+    const bool cached = index_form &&
+                        s.index_loss.prepare(s.logits, classes, s.target_indices, summed, scale) &&
+                        std::abs(s.index_loss(s.wide_logits) - value) <= 2.0L * loss_error;
+    const xentcheck::scalar_function cached_loss = [&](std::span<const long double> z) {
+        return s.index_loss(z);
+    };
     check_entry entry;
-    entry.result =
-        xentcheck::check_grad_finite_difference(loss, s.logits, classes, s.grad, loss_error,
-                                                third_bound, grad_tol, grad_scale, coordinates);
+    entry.result = xentcheck::check_grad_finite_difference(
+        cached ? cached_loss : reference_loss, s.logits, classes, s.grad, loss_error, third_bound,
+        grad_tol, grad_scale, coordinates);
     if (entry.result.worst) entry.result.worst->row = s.rows[entry.result.worst->row];
     for (auto& f : entry.result.findings)
         f.where.row = s.rows[f.where.row];

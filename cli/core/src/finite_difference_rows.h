@@ -2,7 +2,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <span>
+#include <vector>
 
 #include "xentcheck/cli/eval_case.h"
 #include "xentcheck/cli/evaluation.h"
@@ -25,8 +28,15 @@ inline constexpr double finite_difference_budget = 1 << 20;
 /// unit_roundoff<long double>() on those rows (reduction sum), scaled by |s|: loss error =
 /// loss tolerance at |L|, third-derivative bound = grad_scale / (6 sqrt 3), gradient tolerance =
 /// the model's grad(). Skipped when no row is defined or the loss is not finite.
-check_entry check_grad_by_finite_differences(const eval_case& c, std::span<const double> grad,
-                                             std::span<const std::size_t> defined_rows,
-                                             finite_difference_scratch& scratch);
+///
+/// The function differenced is lib's cross_entropy_loss<long double>, or, for index targets
+/// without smoothing, cached_index_loss, which is used only after its value at the base point
+/// agrees with lib's loss there within twice the loss error bound. `whole_loss`, when not NaN,
+/// is lib's long double loss of the whole case with the case's reduction (summed over rows
+/// for reduction none); it stands for lib's value when every row is differenced.
+check_entry check_grad_by_finite_differences(
+    const eval_case& c, std::span<const double> grad, std::span<const std::size_t> defined_rows,
+    finite_difference_scratch& scratch,
+    long double whole_loss = std::numeric_limits<long double>::quiet_NaN());
 
 }  // namespace xentcheck::cli::detail

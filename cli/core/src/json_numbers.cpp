@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <iterator>
 #include <limits>
 
@@ -75,17 +77,84 @@ std::string describe_json_value(const nlohmann::json& value) {
     }
 }
 
+namespace detail {
+
+char* write_shortest(char* out, double value) noexcept {
+    if (value == 0) {
+        if (std::signbit(value)) {
+            // "-0" would read back as the integer 0; "-0.0" keeps the sign.
+            std::memcpy(out, "-0.0", 4);
+            return out + 4;
+        }
+        *out = '0';
+        return out + 1;
+    }
+    if (value < 0) {
+        *out++ = '-';
+        value = -value;
+    }
+    // Dragonbox's shortest round-trip digits (fmt's own algorithm), laid out as fmt's "{}"
+    // lays them out: fixed notation for decimal exponents in [-4, 16), else d[.ddd]e+XX.
+    const auto dec = fmt::detail::dragonbox::to_decimal(value);
+    char digits[20];
+    char* const digits_end = digits + sizeof digits;
+    char* first = digits_end;
+    for (std::uint64_t s = dec.significand; s != 0; s /= 10)
+        *--first = static_cast<char>('0' + s % 10);
+    const int size = static_cast<int>(digits_end - first);
+    const int exponent = dec.exponent;  // value = significand * 10^exponent
+    const int output_exp = exponent + size - 1;
+    if (output_exp < -4 || output_exp >= 16) {
+        *out++ = first[0];
+        if (size > 1) {
+            *out++ = '.';
+            std::memcpy(out, first + 1, static_cast<std::size_t>(size - 1));
+            out += size - 1;
+        }
+        *out++ = 'e';
+        int e = output_exp;
+        *out++ = e < 0 ? '-' : '+';
+        if (e < 0) e = -e;
+        if (e >= 100) {
+            if (e >= 1000) *out++ = static_cast<char>('0' + e / 1000);
+            *out++ = static_cast<char>('0' + e / 100 % 10);
+        }
+        *out++ = static_cast<char>('0' + e / 10 % 10);
+        *out++ = static_cast<char>('0' + e % 10);
+        return out;
+    }
+    if (exponent >= 0) {  // 1234e5 -> 123400000
+        std::memcpy(out, first, static_cast<std::size_t>(size));
+        out += size;
+        std::memset(out, '0', static_cast<std::size_t>(exponent));
+        return out + exponent;
+    }
+    const int integer_digits = size + exponent;
+    if (integer_digits > 0) {  // 1234e-2 -> 12.34
+        std::memcpy(out, first, static_cast<std::size_t>(integer_digits));
+        out += integer_digits;
+        *out++ = '.';
+        std::memcpy(out, first + integer_digits, static_cast<std::size_t>(-exponent));
+        return out - exponent;
+    }
+    *out++ = '0';  // 1234e-6 -> 0.001234
+    *out++ = '.';
+    std::memset(out, '0', static_cast<std::size_t>(-integer_digits));
+    out -= integer_digits;
+    std::memcpy(out, first, static_cast<std::size_t>(size));
+    return out + size;
+}
+
+}  // namespace detail
+
 void write_json_number(fmt::memory_buffer& out, double value) {
     if (std::isnan(value)) {
         out.append(std::string_view("\"nan\""));
     } else if (std::isinf(value)) {
         out.append(value > 0 ? std::string_view("\"inf\"") : std::string_view("\"-inf\""));
-    } else if (value == 0 && std::signbit(value)) {
-        // "-0" would read back as the integer 0; "-0.0" keeps the sign.
-        out.append(std::string_view("-0.0"));
     } else {
-        // fmt's default floating-point format is the shortest round-trip representation.
-        fmt::format_to(fmt::appender(out), "{}", value);
+        char text[detail::max_shortest_length];
+        out.append(text, detail::write_shortest(text, value));
     }
 }
 
@@ -104,7 +173,10 @@ bool rewrite_bare_non_finite(std::string_view text, bare_token_rewrite& out) {
     out.text.clear();
     out.insertions.clear();
     // Outside strings valid JSON never contains 'N' or 'I', so text without them is left alone.
-    if (text.find_first_of("NI") == std::string_view::npos) return false;
+    // (Two memchr scans: find_first_of("NI") would call memchr once per byte.)
+    if (text.find('N') == std::string_view::npos && text.find('I') == std::string_view::npos) {
+        return false;
+    }
     static constexpr std::string_view tokens[] = {"NaN", "Infinity", "-Infinity"};
     out.text.reserve(text.size() + 16);
     bool in_string = false;

@@ -1,4 +1,7 @@
 /// The JSON report, written case by case: {"cases": [...], "summary": {...}}.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <iterator>
 
 #include "xentcheck/cli/json_out.h"
@@ -10,67 +13,77 @@ namespace {
 
 using buffer = fmt::memory_buffer;
 
+void write_index(buffer& out, std::size_t v) {
+    const fmt::format_int text(v);
+    out.append(text.data(), text.data() + text.size());
+}
+
 void write_optional_index(buffer& out, const std::optional<std::size_t>& v) {
     if (v) {
-        fmt::format_to(fmt::appender(out), "{}", *v);
+        write_index(out, *v);
     } else {
         write_raw(out, "null");
     }
+}
+
+/// The text of location::to_string() ("row i" or "row i, class j") as a JSON string, written
+/// in place (no temporary string).
+void write_location_string(buffer& out, const xentcheck::location& where) {
+    write_raw(out, "\"row ");
+    write_index(out, where.row);
+    if (where.column) {
+        write_raw(out, ", class ");
+        write_index(out, *where.column);
+    }
+    out.push_back('"');
 }
 
 void write_location(buffer& out, const std::optional<xentcheck::location>& where) {
     if (where) {
-        write_json_string(out, where->to_string());
+        write_location_string(out, *where);
     } else {
         write_raw(out, "null");
     }
 }
 
-void write_check(buffer& out, const check_entry& e) {
-    const xentcheck::check_result& r = e.result;
-    write_raw(out, "{\"name\":");
-    write_json_string(out, r.name);
-    write_raw(out, ",\"status\":");
-    write_json_string(out, e.status());
-    if (e.skipped) {
-        write_raw(out, ",\"reason\":");
-        write_json_string(out, e.skip_reason);
-        write_raw(out,
-                  ",\"checked\":0,\"violations\":0,\"max_abs_error\":null,\"max_rel_error\":null,"
-                  "\"tolerance\":null,\"where\":null,\"findings\":[]}");
-        return;
+/// write_json_number with a small cache of recently written values: a case's report repeats
+/// many numbers (tolerances shared by several checks, gradient entries equal to
+/// probabilities, zero errors), and the shortest-digit search is the costly part.
+class number_writer {
+  public:
+    void write(buffer& out, double value) {
+        if (value == 0 && !std::signbit(value)) {
+            out.push_back('0');
+            return;
+        }
+        std::uint64_t bits;
+        std::memcpy(&bits, &value, sizeof bits);
+        entry& e = entries_[(bits * 0x9E3779B97F4A7C15u) >> (64 - cache_bits)];
+        if (e.length == 0 || e.bits != bits) {
+            e.bits = bits;
+            e.length = static_cast<std::uint8_t>(
+                std::isfinite(value) ? detail::write_shortest(e.text, value) - e.text
+                                     : non_finite_text(e.text, value));
+        }
+        out.append(e.text, e.text + e.length);
     }
-    fmt::format_to(fmt::appender(out),
-                   ",\"checked\":{},\"violations\":{},\"max_abs_error\":", r.checked, r.violations);
-    write_json_number(out, r.max_abs_error);
-    write_raw(out, ",\"max_rel_error\":");
-    write_json_number(out, r.max_rel_error);
-    write_raw(out, ",\"tolerance\":{\"atol\":");
-    write_json_number(out, r.used.atol);
-    write_raw(out, ",\"rtol\":");
-    write_json_number(out, r.used.rtol);
-    write_raw(out, "},\"where\":");
-    write_location(out, r.worst);
-    write_raw(out, ",\"findings\":[");
-    for (std::size_t k = 0; k < r.findings.size(); ++k) {
-        const xentcheck::finding& f = r.findings[k];
-        if (k) out.push_back(',');
-        write_raw(out, "{\"where\":");
-        write_json_string(out, f.where.to_string());
-        write_raw(out, ",\"expected\":");
-        write_json_number(out, f.expected);
-        write_raw(out, ",\"actual\":");
-        write_json_number(out, f.actual);
-        write_raw(out, ",\"abs_error\":");
-        write_json_number(out, f.abs_error);
-        write_raw(out, ",\"rel_error\":");
-        write_json_number(out, f.rel_error);
-        write_raw(out, ",\"allowed\":");
-        write_json_number(out, f.allowed);
-        out.push_back('}');
+
+  private:
+    static std::size_t non_finite_text(char* text, double value) {
+        const std::string_view s = std::isnan(value) ? "\"nan\""
+                                   : value > 0       ? "\"inf\""
+                                                     : "\"-inf\"";
+        std::memcpy(text, s.data(), s.size());
+        return s.size();
     }
-    write_raw(out, "]}");
-}
+    static constexpr int cache_bits = 5;
+    struct entry {
+        std::uint64_t bits = 0;
+        std::uint8_t length = 0;  // 0: empty
+        char text[detail::max_shortest_length];
+    };
+    entry entries_[1u << cache_bits];
+};
 
 class json_report final : public report {
   public:
@@ -81,28 +94,38 @@ class json_report final : public report {
     void add_case(const std::string& file, const eval_case& c, const evaluation& e) override {
         buffer& out = begin_entry();
         write_raw(out, "{\"file\":");
-        write_json_string(out, file);
-        fmt::format_to(fmt::appender(out), ",\"index\":{},\"line\":", c.index);
+        write_file_name(out, file);
+        write_raw(out, ",\"index\":");
+        write_index(out, c.index);
+        write_raw(out, ",\"line\":");
         write_optional_index(out, c.line);
         write_raw(out, ",\"name\":");
-        write_json_string(out, c.display_name());
-        write_raw(out, ",\"status\":");
-        write_json_string(out, e.failed() ? "fail" : "pass");
-        fmt::format_to(fmt::appender(out), ",\"rows\":{},\"classes\":{},\"reduction\":", c.rows,
-                       c.classes);
-        write_json_string(out, xentcheck::to_string(c.reduction));
-        write_raw(out, ",\"dtype\":");
-        write_json_string(out, to_string(c.dtype));
-        write_raw(out, ",\"probs\":");
-        write_json_matrix(out, e.probs, c.classes, c.batched);
+        if (c.name) {
+            write_json_string(out, *c.name);
+        } else {
+            write_raw(out, "\"#");
+            write_index(out, c.index);
+            out.push_back('"');
+        }
+        write_raw(out, e.failed() ? ",\"status\":\"fail\"" : ",\"status\":\"pass\"");
+        write_raw(out, ",\"rows\":");
+        write_index(out, c.rows);
+        write_raw(out, ",\"classes\":");
+        write_index(out, c.classes);
+        write_raw(out, ",\"reduction\":\"");
+        write_raw(out, xentcheck::to_string(c.reduction));
+        write_raw(out, "\",\"dtype\":\"");
+        write_raw(out, to_string(c.dtype));
+        write_raw(out, "\",\"probs\":");
+        write_matrix(out, e.probs, c.classes, c.batched);
         write_raw(out, ",\"loss\":");
         if (c.reduction == xentcheck::reduction::none) {
-            write_json_numbers(out, e.loss);
+            write_matrix(out, e.loss, e.loss.size(), false);
         } else {
-            write_json_number(out, e.loss.front());
+            numbers_.write(out, e.loss.front());
         }
         write_raw(out, ",\"grad\":");
-        write_json_matrix(out, e.grad, c.classes, c.batched);
+        write_matrix(out, e.grad, c.classes, c.batched);
         write_raw(out, ",\"checks\":[");
         for (std::size_t k = 0; k < e.checks.size(); ++k) {
             if (k) out.push_back(',');
@@ -157,9 +180,86 @@ class json_report final : public report {
         return out;
     }
 
+    /// The file name is the same for every case of a file: escape it once.
+    void write_file_name(buffer& out, const std::string& file) {
+        if (file != file_) {
+            file_ = file;
+            buffer escaped;
+            write_json_string(escaped, file);
+            file_json_.assign(escaped.data(), escaped.size());
+        }
+        write_raw(out, file_json_);
+    }
+
+    void write_matrix(buffer& out, std::span<const double> values, std::size_t columns,
+                      bool nested) {
+        out.push_back('[');
+        for (std::size_t k = 0; k < values.size(); ++k) {
+            if (nested && k % columns == 0)
+                write_raw(out, k ? "],[" : "[");
+            else if (k)
+                out.push_back(',');
+            numbers_.write(out, values[k]);
+        }
+        if (nested && !values.empty()) out.push_back(']');
+        out.push_back(']');
+    }
+
+    void write_check(buffer& out, const check_entry& e) {
+        const xentcheck::check_result& r = e.result;
+        write_raw(out, "{\"name\":");
+        write_json_string(out, r.name);
+        write_raw(out, ",\"status\":\"");
+        write_raw(out, e.status());
+        out.push_back('"');
+        if (e.skipped) {
+            write_raw(out, ",\"reason\":");
+            write_json_string(out, e.skip_reason);
+            write_raw(out,
+                      ",\"checked\":0,\"violations\":0,\"max_abs_error\":null,"
+                      "\"max_rel_error\":null,\"tolerance\":null,\"where\":null,\"findings\":[]}");
+            return;
+        }
+        write_raw(out, ",\"checked\":");
+        write_index(out, r.checked);
+        write_raw(out, ",\"violations\":");
+        write_index(out, r.violations);
+        write_raw(out, ",\"max_abs_error\":");
+        numbers_.write(out, r.max_abs_error);
+        write_raw(out, ",\"max_rel_error\":");
+        numbers_.write(out, r.max_rel_error);
+        write_raw(out, ",\"tolerance\":{\"atol\":");
+        numbers_.write(out, r.used.atol);
+        write_raw(out, ",\"rtol\":");
+        numbers_.write(out, r.used.rtol);
+        write_raw(out, "},\"where\":");
+        write_location(out, r.worst);
+        write_raw(out, ",\"findings\":[");
+        for (std::size_t k = 0; k < r.findings.size(); ++k) {
+            const xentcheck::finding& f = r.findings[k];
+            if (k) out.push_back(',');
+            write_raw(out, "{\"where\":");
+            write_location_string(out, f.where);
+            write_raw(out, ",\"expected\":");
+            numbers_.write(out, f.expected);
+            write_raw(out, ",\"actual\":");
+            numbers_.write(out, f.actual);
+            write_raw(out, ",\"abs_error\":");
+            numbers_.write(out, f.abs_error);
+            write_raw(out, ",\"rel_error\":");
+            numbers_.write(out, f.rel_error);
+            write_raw(out, ",\"allowed\":");
+            numbers_.write(out, f.allowed);
+            out.push_back('}');
+        }
+        write_raw(out, "]}");
+    }
+
     output_sink& out_;
     std::FILE* messages_;
     bool any_ = false;
+    number_writer numbers_;
+    std::string file_, file_json_;
 };
 
 }  // namespace

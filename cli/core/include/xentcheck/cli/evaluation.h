@@ -24,6 +24,38 @@ struct check_entry {
 };
 
 namespace detail {
+/// The loss s * sum_i w_{t_i} (logsumexp(z_i) - z_{i,t_i}) of index-target rows without label
+/// smoothing (ignored rows contribute 0), evaluated in long double from exponentials cached at
+/// a base point x. A central difference moves one coordinate at a time, so an evaluation at a
+/// point that differs from x in one coordinate costs one exp and one log1p instead of C exps:
+/// each row is m + log1p(R) - z_t with m the row's largest base logit and R the sum of the
+/// other exponentials exp(z_j - m) (expm1 for the argmax itself), the logsumexp form of the
+/// reference. Its evaluation error is a few long double ulps of the terms (exp, log1p, a sum
+/// of C terms and one of N rows), inside the model's loss bound that the check is given.
+class cached_index_loss {
+  public:
+    /// Prepares for the base point `x` (rows x `classes`, row-major) with one class index per
+    /// row in `targets`. Returns false, and must not be used, when the form does not apply:
+    /// label smoothing, a non-finite logit, |x| > 2^20 (steps then grow with |x|), or a
+    /// target that is neither a class nor ignore_index.
+    bool prepare(std::span<const double> x, std::size_t classes,
+                 std::span<const std::int64_t> targets, const xentcheck::cross_entropy_options& o,
+                 long double scale);
+    /// The loss at `z` (same size as x).
+    long double operator()(std::span<const long double> z) const;
+
+  private:
+    std::size_t classes_ = 0;
+    long double scale_ = 1;
+    std::vector<long double> base_;      // x
+    std::vector<long double> exps_;      // exp(x_j - m) per value (1 at the argmax)
+    std::vector<long double> shift_;     // m per row
+    std::vector<std::size_t> argmax_;    // per row
+    std::vector<std::size_t> target_;    // per row (unused when ignored)
+    std::vector<long double> weight_;    // w_t per row, 0 when ignored
+    std::vector<long double> row_loss_;  // at x
+};
+
 /// Buffers of the finite-difference check (the rows it differences), reused between cases.
 struct finite_difference_scratch {
     std::vector<std::size_t> rows;             ///< batch rows differenced
@@ -32,6 +64,7 @@ struct finite_difference_scratch {
     std::vector<double> grad;                  ///< their reference gradient
     std::vector<std::int64_t> target_indices;  ///< their index targets
     std::vector<double> target_probs;          ///< their probability targets
+    cached_index_loss index_loss;              ///< the loss differenced, for index targets
 };
 }  // namespace detail
 
@@ -73,6 +106,7 @@ class evaluator {
     void on_defined_rows(std::span<const double> values, std::size_t classes, Check check);
 
     evaluation result_;
+    xentcheck::problem_scale scale_;  // of the case, for float64 (run_reference_checks)
     std::vector<long double> wide_logits_, wide_probs_, wide_loss_, wide_grad_;
     std::vector<std::size_t> defined_rows_;  // rows with a defined reference
     std::vector<double> compact_;            // the defined rows of some N x C values

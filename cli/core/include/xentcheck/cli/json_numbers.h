@@ -29,6 +29,15 @@ std::string describe_json_value(const nlohmann::json& value);
 /// strings "nan", "inf", "-inf" for non-finite values.
 void write_json_number(fmt::memory_buffer& out, double value);
 
+namespace detail {
+/// Room write_shortest needs: "-2.2250738585072014e-308" is 24 characters.
+inline constexpr std::size_t max_shortest_length = 32;
+/// Writes the finite `value` at `out` as write_json_number does (the text of fmt's "{}":
+/// shortest round-trip digits, fixed notation for decimal exponents in [-4, 16), else
+/// d.ddde+XX; "-0.0" for -0) and returns the end. No terminating NUL.
+char* write_shortest(char* out, double value) noexcept;
+}  // namespace detail
+
 /// write_json_number into a new string.
 std::string json_number(double value);
 
