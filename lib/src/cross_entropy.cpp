@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "cross_entropy_rows.h"
 #include "row_kernel.h"
 
 namespace xentcheck {
@@ -102,55 +103,15 @@ target_mass effective_target_mass(batch_shape shape, const target_view& target,
 
 namespace {
 
-/// Gradient of one index-target row: s * (A p - a) with a = (1-eps) w_t e_t + eps/C w.
-/// p_t - 1 is -(others / S), never a subtraction from 1.
-template <class T>
-void index_row_grad(std::span<const T> e, std::span<T> g, std::size_t t, T inv_sum, T others,
-                    T scale, T mass, const cross_entropy_options& o, T weight_total) {
-    const T eps = T(o.label_smoothing);
-    const T eps_per_class = eps / T(static_cast<double>(e.size()));
-    const T pt = e[t] * inv_sum;  // read before g (which may alias e) is overwritten
-    if (o.label_smoothing > 0) {
-        for (std::size_t j = 0; j < e.size(); ++j) {
-            const T pj = e[j] * inv_sum;
-            g[j] = scale * (mass * pj - eps_per_class * T(weight_of(o, j)));
-        }
-    } else {
-        // s A p_j = (s A / S) e_j: one product per entry, a loop the compiler vectorises.
-        const T factor = scale * (mass * inv_sum);
-        for (std::size_t j = 0; j < e.size(); ++j)
-            g[j] = factor * e[j];
-    }
-    const T wt = T(weight_of(o, t));
-    const T qt = others * inv_sum;  // 1 - p_t
-    T gt = -(T(1) - eps) * wt * qt;
-    if (o.label_smoothing > 0) gt += eps_per_class * ((weight_total - wt) * pt - wt * qt);
-    g[t] = scale * gt;
-}
+/// Logits per thread below which another thread costs more than it saves (a thread start is
+/// tens of microseconds; the vector kernels do about 1000 logits per microsecond).
+constexpr std::size_t logits_per_thread = 32768;
+/// The same when one row's classes are split (three fork-join phases).
+constexpr std::size_t logits_per_split_thread = 65536;
 
-/// Gradient of one probability-target row: s * (p_j (A - a_j) - a_j (1 - p_j)), with the
-/// complement of the dominant probability and of the dominant target mass taken from sums of
-/// the others, so neither cancels.
-template <class T>
-void probability_row_grad(std::span<const T> e, std::span<T> g, std::span<const T> a,
-                          std::size_t argmax, T inv_sum, T others, T scale) {
-    std::size_t dominant = 0;
-    for (std::size_t j = 1; j < a.size(); ++j) {
-        if (detail::re(a[j]) > detail::re(a[dominant])) dominant = j;
-    }
-    detail::accumulator<T> mass_acc, rest_acc;
-    for (std::size_t j = 0; j < a.size(); ++j) {
-        mass_acc.add(a[j]);
-        if (j != dominant) rest_acc.add(a[j]);
-    }
-    const T mass = mass_acc.value();
-    const T mass_without_dominant = rest_acc.value();
-    for (std::size_t j = 0; j < e.size(); ++j) {
-        const T pj = e[j] * inv_sum;
-        const T qj = j == argmax ? others * inv_sum : T(1) - pj;
-        const T rest = j == dominant ? mass_without_dominant : mass - a[j];
-        g[j] = scale * (pj * rest - a[j] * qj);
-    }
+std::size_t useful_threads(std::size_t requested, std::size_t logits, std::size_t per_thread) {
+    const std::size_t by_size = std::max<std::size_t>(1, logits / per_thread);
+    return std::min(std::max<std::size_t>(requested, 1), by_size);
 }
 
 }  // namespace
@@ -167,93 +128,52 @@ void cross_entropy(std::span<const T> logits, std::size_t classes, const target_
     validate_options(shape, target, options);
     const auto masses = detail::masses_in<T>(shape, target, options);
 
-    const bool index_form = target.form() == target_view::kind::index;
-    const bool smoothing = options.label_smoothing > 0;
-    const T eps = T(options.label_smoothing);
-    const T eps_per_class = eps / T(static_cast<double>(classes));
-    const T weight_total = detail::class_weight_total<T>(classes, options.weight);
-    const T scale = options.reduction == reduction::mean ? T(1) / masses.divisor : T(1);
-    // Effective target row for probability targets: a_j = w_j ((1 - eps) y_j + eps / C).
-    std::vector<T> a(index_form ? 0 : classes);
-    // Exponentials go to the gradient or probability buffer when one is requested.
-    std::vector<T> scratch(grad.empty() && probs.empty() ? classes : 0);
+    detail::batch_job<T> job;
+    job.logits = logits;
+    job.classes = classes;
+    job.target = &target;
+    job.options = &options;
+    job.loss = loss;
+    job.grad = grad;
+    job.probs = probs;
+    job.masses = &masses;
+    job.index_form = target.form() == target_view::kind::index;
+    job.smoothing = options.label_smoothing > 0;
+    job.by_row = by_row;
+    job.eps = T(options.label_smoothing);
+    job.eps_per_class = job.eps / T(static_cast<double>(classes));
+    job.weight_total = detail::class_weight_total<T>(classes, options.weight);
+    job.scale = options.reduction == reduction::mean ? T(1) / masses.divisor : T(1);
 
     detail::accumulator<T> total;
-    for (std::size_t i = 0; i < shape.rows; ++i) {
-        const auto row = logits.subspan(i * classes, classes);
-        const auto p = probs.empty() ? std::span<T>{} : probs.subspan(i * classes, classes);
-        const auto g = grad.empty() ? std::span<T>{} : grad.subspan(i * classes, classes);
-        const auto e = !g.empty() ? g : (!p.empty() ? p : std::span<T>(scratch));
-        const std::int64_t t = index_form ? target.class_indices()[i] : 0;
-        const bool ignored = index_form && t == options.ignore_index;
-        const auto tu = static_cast<std::size_t>(t);
-
-        const auto scan = detail::scan_row(row);
-        T row_loss{0};
-        if (!scan.defined) {
-            if (!p.empty()) std::fill(p.begin(), p.end(), detail::quiet_nan<T>());
-            if (!g.empty()) std::fill(g.begin(), g.end(), ignored ? T(0) : detail::quiet_nan<T>());
-            row_loss = ignored ? T(0) : detail::quiet_nan<T>();
-        } else {
-            // R = S - 1 summed directly: ln S = log1p(R), and 1 - p_argmax = R / S.
-            // While this row's exponentials are computed, the next row is fetched.
-            detail::prefetch_hint next;
-            if (i + 1 < shape.rows && e.data() != scratch.data()) {
-                next = {row.data() + classes, e.data() + classes, classes * sizeof(T)};
+    const std::size_t row_threads =
+        std::min(useful_threads(options.threads, shape.size(), logits_per_thread), shape.rows);
+    const std::size_t split_threads =
+        useful_threads(options.threads, classes, logits_per_split_thread);
+    const bool split_rows =
+        split_threads > row_threads && job.index_form && (!grad.empty() || !probs.empty());
+    if (split_rows) {
+        // Fewer rows than threads: each kept, defined row is split across the threads.
+        for (std::size_t i = 0; i < shape.rows; ++i) {
+            if (target.class_indices()[i] == options.ignore_index) {
+                total.add(detail::process_rows(job, i, i + 1));
+                continue;
             }
-            const T rest = detail::shifted_exp_rest(row, scan, e, next);
-            const T sum = T(1) + rest;
-            const T log_sum = detail::log1p_of(rest);
-            const T inv_sum = T(1) / sum;
-            // S - e_t: the target's complement. Off the argmax p_t <= 1/2, so the difference
-            // does not cancel; on it, it is R itself.
-            const T others = index_form && !ignored && tu != scan.argmax ? sum - e[tu] : rest;
-            // Row loss: sum_j a_j (logsumexp(z) - z_j), each term as (m - z_j) + log S.
-            if (ignored) {
-                row_loss = T(0);
-            } else if (index_form) {
-                row_loss =
-                    (T(1) - eps) * T(weight_of(options, tu)) * ((scan.max - row[tu]) + log_sum);
-                if (smoothing) {
-                    detail::accumulator<T> smooth;
-                    for (std::size_t j = 0; j < classes; ++j) {
-                        smooth.add(T(weight_of(options, j)) * ((scan.max - row[j]) + log_sum));
-                    }
-                    row_loss += eps_per_class * smooth.value();
-                }
+            const T row_loss = detail::process_split_row(job, i, split_threads);
+            if (by_row) {
+                loss[i] = row_loss;
             } else {
-                detail::accumulator<T> acc;
-                for (std::size_t j = 0; j < classes; ++j) {
-                    const T y = T(target.probs()[i * classes + j]);
-                    a[j] = T(weight_of(options, j)) *
-                           (smoothing ? (T(1) - eps) * y + eps_per_class : y);
-                    acc.add(a[j] * ((scan.max - row[j]) + log_sum));
-                }
-                row_loss = acc.value();
-            }
-            if (!p.empty() && p.data() != e.data()) {
-                for (std::size_t j = 0; j < classes; ++j)
-                    p[j] = e[j] * inv_sum;
-            }
-            if (!g.empty()) {
-                if (ignored) {
-                    std::fill(g.begin(), g.end(), T(0));
-                } else if (index_form) {
-                    index_row_grad<T>(g, g, tu, inv_sum, others, scale, masses.row[i], options,
-                                      weight_total);
-                } else {
-                    probability_row_grad<T>(g, g, a, scan.argmax, inv_sum, others, scale);
-                }
-            } else if (!p.empty()) {
-                for (auto& v : p)
-                    v *= inv_sum;
+                total.add(row_loss);
             }
         }
-        if (by_row) {
-            loss[i] = row_loss;
-        } else {
-            total.add(row_loss);
-        }
+    } else {
+        std::vector<detail::accumulator<T>> totals(row_threads);
+        detail::run_parts(row_threads, [&](std::size_t k) {
+            const detail::part_range r = detail::split(shape.rows, row_threads, k);
+            totals[k] = detail::process_rows(job, r.begin, r.end);
+        });
+        for (const auto& part : totals)
+            total.add(part);
     }
     if (!by_row) {
         loss[0] =

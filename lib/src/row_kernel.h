@@ -17,8 +17,9 @@
 
 namespace xentcheck::detail {
 
-/// What a scan of one row found: the shift m (largest finite entry), where it is, and whether
-/// the row is defined at all (no NaN, no +inf, at least one entry above -inf).
+/// What a scan of one row (or part of one) found: the shift m (largest entry), where it is, and
+/// whether the row is defined at all (no NaN, no +inf, at least one entry above -inf). `bad`
+/// tells a NaN or +inf apart from a part that is only -inf (both undefined).
 template <class T>
 struct row_scan {
     T max{0};
@@ -26,6 +27,7 @@ struct row_scan {
     bool defined = false;
     /// A lower bound of the row (its minimum from the vector scan; -inf from the scalar one).
     real_t<T> low = -std::numeric_limits<real_t<T>>::infinity();
+    bool bad = false;
 };
 
 /// float and double: the types the vector kernels serve.
@@ -35,24 +37,28 @@ inline constexpr bool has_vector_kernels_v = std::is_same_v<T, double> || std::i
 template <class T>
 row_scan<T> scan_row(std::span<const T> row) {
     using R = real_t<T>;
+    row_scan<T> s;
     if constexpr (has_vector_kernels_v<T>) {
         if (vector_kernels_enabled()) {
             const block_max<T> b = scan_block(row.data(), row.size());
-            if (b.bad || b.argmax >= row.size()) return row_scan<T>{};
-            return row_scan<T>{row[b.argmax], b.argmax, true, b.min};
+            s.bad = b.bad;
+            if (b.bad || b.argmax >= row.size()) return s;
+            return row_scan<T>{row[b.argmax], b.argmax, true, b.min, false};
         }
     }
-    row_scan<T> s;
     R best = -std::numeric_limits<R>::infinity();
     for (std::size_t j = 0; j < row.size(); ++j) {
         const R v = re(row[j]);
-        if (std::isnan(v) || v == std::numeric_limits<R>::infinity()) return row_scan<T>{};
+        if (std::isnan(v) || v == std::numeric_limits<R>::infinity()) {
+            s.bad = true;
+            return s;
+        }
         if (v > best) {
             best = v;
             s.argmax = j;
         }
     }
-    if (best == -std::numeric_limits<R>::infinity()) return row_scan<T>{};
+    if (best == -std::numeric_limits<R>::infinity()) return s;
     s.max = row[s.argmax];
     s.defined = true;
     return s;
@@ -75,49 +81,62 @@ T shifted_exp(const T& z, const T& m) {
     return ed * (R(1) + err);
 }
 
-/// Shifted exponentials of a defined row: e_j = exp(z_j - m) (exactly 0 for z_j = -inf,
-/// exactly 1 at the argmax), written to `e` when it is not empty. Returns R, the sum of the
-/// entries other than the argmax, computed directly: S = 1 + R, and ln S = log1p(R) keeps full
-/// relative accuracy when the argmax dominates (R tiny), where log(fl(1 + R)) would not.
+/// Shifted exponentials of (part of) a defined row: e_j = exp(z_j - m) (exactly 0 for
+/// z_j = -inf; exactly 1 at `excluded`, the argmax, when it lies in the part), written to `e`
+/// when it is not empty. `low` is a lower bound of the part (scan.low). Returns the sum of the
+/// entries other than `excluded`, computed directly: for a whole row R = S - 1, and
+/// ln S = log1p(R) keeps full relative accuracy when the argmax dominates (R tiny), where
+/// log(fl(1 + R)) would not. `next` is memory to prefetch meanwhile (the next row).
 template <class T>
-T shifted_exp_rest(std::span<const T> row, const row_scan<T>& scan, std::span<T> e,
-                   const prefetch_hint& next = {}) {
+T shifted_exp_rest(std::span<const T> row, const T& m, real_t<T> low, std::size_t excluded,
+                   std::span<T> e, const prefetch_hint& next = {}) {
     using R = real_t<T>;
+    const std::size_t n = row.size();
+    const std::size_t ex = excluded < n ? excluded : n;
     if constexpr (has_vector_kernels_v<T>) {
         if (vector_kernels_enabled()) {
             accumulator<double> rest;
             const auto part = [&](std::size_t begin, std::size_t end, const prefetch_hint& pf) {
                 if (!e.empty()) {
-                    shifted_exp_block(row.data() + begin, scan.max, e.data() + begin, end - begin,
-                                      rest, scan.low, pf);
+                    shifted_exp_block(row.data() + begin, m, e.data() + begin, end - begin, rest,
+                                      low, pf);
                     return;
                 }
                 T buffer[512];  // no output wanted: exponentials go through a small buffer
                 for (std::size_t b = begin; b < end; b += 512) {
-                    const std::size_t n = end - b < 512 ? end - b : 512;
-                    shifted_exp_block(row.data() + b, scan.max, buffer, n, rest, scan.low, pf);
+                    const std::size_t len = end - b < 512 ? end - b : 512;
+                    shifted_exp_block(row.data() + b, m, buffer, len, rest, low, pf);
                 }
             };
             // The prefetch runs with the longer part (its offsets start at 0 either way).
-            const bool first_longer = scan.argmax >= row.size() - scan.argmax - 1;
-            part(0, scan.argmax, first_longer ? next : prefetch_hint{});
-            if (!e.empty()) e[scan.argmax] = T(1);
-            part(scan.argmax + 1, row.size(), first_longer ? prefetch_hint{} : next);
+            const bool first_longer = ex >= n - ex;
+            part(0, ex, first_longer ? next : prefetch_hint{});
+            if (ex < n) {
+                if (!e.empty()) e[ex] = T(1);
+                part(ex + 1, n, first_longer ? prefetch_hint{} : next);
+            }
             return static_cast<T>(rest.value());
         }
     }
     accumulator<T> rest;
-    for (std::size_t j = 0; j < row.size(); ++j) {
+    for (std::size_t j = 0; j < n; ++j) {
         T ej{0};
-        if (j == scan.argmax) {
+        if (j == ex) {
             ej = T(1);
         } else if (re(row[j]) != -std::numeric_limits<R>::infinity()) {
-            ej = shifted_exp(row[j], scan.max);
+            ej = shifted_exp(row[j], m);
             rest.add(ej);
         }
         if (!e.empty()) e[j] = ej;
     }
     return rest.value();
+}
+
+/// The whole defined row: R = S - 1, the sum without the argmax.
+template <class T>
+T shifted_exp_rest(std::span<const T> row, const row_scan<T>& scan, std::span<T> e,
+                   const prefetch_hint& next = {}) {
+    return shifted_exp_rest(row, scan.max, scan.low, scan.argmax, e, next);
 }
 
 /// log(1 + x) with full relative accuracy for tiny x (for complex x, from the real log1p and
