@@ -3,6 +3,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <ostream>
 
 #include "xentcheck/batch.h"
@@ -188,6 +189,44 @@ std::string show(const problem& p) {
     }
     out += '}';
     return out;
+}
+
+namespace {
+
+template <class T>
+void append_bytes(std::string& out, const T& value) {
+    char bytes[sizeof(T)];
+    std::memcpy(bytes, &value, sizeof(T));
+    out.append(bytes, sizeof(T));
+}
+
+template <class T>
+void append_values(std::string& out, const std::vector<T>& values) {
+    append_bytes(out, values.size());
+    out.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
+}
+
+}  // namespace
+
+std::string identity(const problem& p) {
+    std::string key;
+    const std::size_t targets = p.kind() == target_kind::index ? p.rows : p.logits.size();
+    key.reserve(64 + 8 * (p.logits.size() + p.weight.size() + targets));
+    key.push_back(static_cast<char>(p.dtype));
+    key.push_back(static_cast<char>(p.kind()));
+    key.push_back(static_cast<char>(p.reduction));
+    append_bytes(key, p.rows);
+    append_bytes(key, p.classes);
+    append_bytes(key, p.ignore_index);
+    append_bytes(key, p.label_smoothing);
+    append_values(key, p.weight);
+    append_values(key, p.logits);
+    if (p.kind() == target_kind::index) {
+        append_values(key, p.target_indices());
+    } else {
+        append_values(key, p.target_probs());
+    }
+    return key;
 }
 
 void showValue(const problem& p, std::ostream& os) {

@@ -21,6 +21,15 @@ generator_config cubic(generator_config c) {
     return c;
 }
 
+/// Finite differences of the loss: up to 25 evaluations of the whole problem per case; the
+/// block edges up to 4097 classes stay in reach (directions cover large C).
+generator_config loss_differenced(generator_config c) {
+    c.max_classes = std::min<std::size_t>(c.max_classes, 4097);
+    c.max_rows = std::min<std::size_t>(c.max_rows, 4);
+    c.max_elements = std::min<std::size_t>(c.max_elements, 8192);
+    return c;
+}
+
 /// Finite differences: 16 evaluations of the whole problem per case.
 generator_config differenced(generator_config c) {
     c.max_classes = std::min<std::size_t>(c.max_classes, 64);
@@ -79,6 +88,12 @@ const std::vector<property_info>& all_properties() {
          "central differences of the gradient equal s A (diag(p) - p p^T) within a "
          "truncation + rounding bound",
          impl, &hessian_matches_gradient_differences, &differenced},
+        {"self_consistency",
+         "central differences of the implementation's own loss equal its gradient (lib's "
+         "finite-difference verdicts; inconclusive passes)",
+         impl, &self_consistency, &loss_differenced},
+        {"determinism", "the same problem asked again gives bit-identical outputs", impl,
+         &determinism},
         {"jacobian_symmetric", "lib's softmax_jacobian is symmetric within 2 u p_r p_k", ref,
          &jacobian_symmetric, &quadratic},
         {"jacobian_rows_sum_to_zero",

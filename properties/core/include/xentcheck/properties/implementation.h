@@ -1,6 +1,7 @@
 /// xentcheck/properties/implementation.h: the interface every checked implementation offers.
 #pragma once
 
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -23,6 +24,13 @@ class evaluation_error : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+/// One problem's result in a batch: the outputs, or why the implementation gave none.
+struct attempt {
+    bool ok = false;    ///< whether `values` holds the implementation's outputs
+    outputs values;     ///< the outputs (when ok)
+    std::string error;  ///< why there are none (when not ok)
+};
+
 /// Something that computes softmax + cross-entropy: the reference, a planted-bug variant, or
 /// (in the CLI) a wrapper around another program or library. Properties call evaluate() one or
 /// more times per problem; it may throw (any std::exception counts as a failure).
@@ -33,11 +41,19 @@ class implementation {
     virtual std::string name() const = 0;
     /// Outputs for the problem, computed at p.dtype.
     virtual outputs evaluate(const problem& p) = 0;
+    /// Outputs for several problems, each evaluated afresh and in order: an implementation that
+    /// remembers earlier answers to evaluate() must not serve these from memory (properties ask
+    /// the same problem twice to test determinism). An external implementation pipelines them
+    /// (finite-difference batches). Never throws for a problem's failure: it becomes that
+    /// problem's attempt. The default calls evaluate() for each problem.
+    virtual std::vector<attempt> evaluate_batch(std::span<const problem> problems);
 };
 
 /// The truth: lib's reference evaluated in long double and rounded to double, whatever
 /// p.dtype is (float32 problems are float-exact, so this is the exact answer rounded once).
 /// Checked values of dtype T are held to it under the tolerance model with unit_roundoff<T>().
+/// Properties ask it for the same problems again and again, so each thread remembers the
+/// answers of its recent problems (up to 64 MiB, least recently used dropped first).
 outputs reference_outputs(const problem& p);
 
 /// lib's reference as an implementation.

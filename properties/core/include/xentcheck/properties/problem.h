@@ -95,4 +95,8 @@ void showValue(const problem& p, std::ostream& os);
 /// A double in shortest round-trip decimal form ("inf", "-inf", "nan" for non-finite values).
 std::string show_number(double x);
 
+/// The exact identity of a problem as a byte string: dtype, target form, reduction, shape,
+/// options and the bits of every value. Equal strings mean equal problems (for memoizing).
+std::string identity(const problem& p);
+
 }  // namespace xentcheck::properties

@@ -109,6 +109,17 @@ verdict agrees_with_reference(implementation& impl, const problem& p);
 /// built from grad() (docs/properties.md). Samples at most 8 coordinates.
 verdict hessian_matches_gradient_differences(implementation& impl, const problem& p);
 
+// Consistency of the implementation with itself (no reference values involved).
+
+/// Central differences of the implementation's own loss (summed for reduction none) along up
+/// to four logits and two random directions equal its gradient, judged by lib's
+/// finite-difference verdicts with the loss tolerance as declared noise: only a "fail" verdict
+/// fails (an inconclusive estimate passes). Perturbed problems are evaluated in batches.
+verdict self_consistency(implementation& impl, const problem& p);
+/// The same problem asked twice more (back to back, in one batch) gives bit-identical probs,
+/// loss and grad (NaN matching NaN).
+verdict determinism(implementation& impl, const problem& p);
+
 // lib's Jacobian and Hessian routines (subject: reference).
 
 /// softmax_jacobian is symmetric: |J_rk - J_kr| <= 2 u p_r p_k.
