@@ -5,7 +5,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "check_command.h"
 #include "eval_command.h"
+#include "gen_command.h"
 #include "xentcheck/cli/report.h"
 
 int main(int argc, char** argv) {
@@ -18,6 +20,8 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     int exit_code = cli::exit_codes::ok;
     cli::setup_eval(app, exit_code);
+    cli::setup_check(app, exit_code);
+    cli::setup_gen(app, exit_code);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

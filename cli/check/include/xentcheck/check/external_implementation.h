@@ -28,7 +28,7 @@ class fault_error : public properties::evaluation_error {
     check::fault fault_;
 };
 
-/// An external implementation behind a process_client: `--cmd CMD` directly, `--lib PATH`
+/// An external implementation behind a process_client: `--impl CMD` directly, `--lib PATH`
 /// through serve_library_command(current_executable_path(), PATH).
 class external_implementation final : public properties::implementation {
   public:

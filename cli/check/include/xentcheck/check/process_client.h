@@ -71,6 +71,15 @@ class process_client {
     const std::string& command() const noexcept { return command_; }
     /// The limits in force.
     const client_options& options() const noexcept { return options_; }
+    /// Changes the two timeouts for the requests that follow (a check lowers them while it
+    /// shrinks a failure that timed out, so a hanging implementation cannot stretch the run).
+    void set_timeouts(std::chrono::milliseconds request_timeout,
+                      std::chrono::milliseconds startup_timeout) noexcept {
+        options_.request_timeout = request_timeout;
+        options_.startup_timeout = startup_timeout;
+    }
+    /// Changes how long a process that closed its stdout may take to exit (see client_options).
+    void set_exit_grace(std::chrono::milliseconds grace) noexcept { options_.exit_grace = grace; }
 
   private:
     bool ensure_started(fault& failure);

@@ -11,9 +11,9 @@ namespace xentcheck::check {
 /// and xentcheck_cross_entropy_f64 and reports ABI version 1, then answers protocol requests
 /// read from stdin on stdout until stdin ends. The protocol streams move to private
 /// descriptors: the library's own writes to stdout go to stderr and its reads of stdin see
-/// /dev/null, so it can neither corrupt nor consume the protocol. A crash inside the library ends this
-/// process only; the client classifies it. Returns the exit code: 0 at the end of input, 2 when
-/// the library cannot be loaded, lacks symbols (all missing ones are named on stderr) or has
+/// /dev/null, so it can neither corrupt nor consume the protocol. A crash inside the library ends
+/// this process only; the client classifies it. Returns the exit code: 0 at the end of input, 2
+/// when the library cannot be loaded, lacks symbols (all missing ones are named on stderr) or has
 /// another ABI version, 1 on an I/O error.
 int serve_library(const char* path);
 

@@ -1,0 +1,92 @@
+/// xentcheck/check/memo_implementation.h: an external implementation with memory and statistics.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <list>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "xentcheck/check/external_implementation.h"
+
+namespace xentcheck::check {
+
+/// One evaluation seen while recording: the problem and the answer or fault.
+struct evaluation_record {
+    properties::problem problem;      ///< what was asked
+    bool ok = false;                  ///< whether outputs hold the answer
+    properties::outputs values;       ///< the answer (when ok)
+    std::optional<check::fault> why;  ///< the fault (when not ok and it was a fault)
+};
+
+/// Wraps an external_implementation for a check run:
+/// - evaluate() remembers every answer and fault by the exact problem (least recently used
+///   answers are dropped past a byte budget), so properties that draw the same problems, and
+///   the shrinking of a failure that an earlier property already shrank, cost no requests;
+/// - evaluate_batch() always asks afresh (determinism and finite differences need that);
+/// - it counts requests, timeouts and restarts and measures the slowest answer of a running
+///   process, which sets the shorter timeouts used while shrinking;
+/// - it can record every evaluation of a stretch (the re-check of a counterexample) so a
+///   report can show the problem whose answer disagrees with the reference.
+class memo_implementation final : public properties::implementation {
+  public:
+    /// Wraps `inner` (not owned); remembers up to `byte_budget` bytes of answers.
+    explicit memo_implementation(external_implementation& inner,
+                                 std::size_t byte_budget = std::size_t(256) << 20);
+    /// The inner implementation's name.
+    std::string name() const override { return inner_.name(); }
+    /// The remembered answer, or a request; a fault is remembered and thrown as fault_error.
+    properties::outputs evaluate(const properties::problem& p) override;
+    /// Fresh requests, pipelined; faults become failed attempts.
+    std::vector<properties::attempt> evaluate_batch(
+        std::span<const properties::problem> problems) override;
+
+    /// The process client (timeouts, restarts).
+    process_client& client() noexcept { return inner_.client(); }
+    /// Requests sent so far (remembered answers excluded).
+    std::size_t requests() const noexcept { return requests_; }
+    /// Requests that timed out so far.
+    std::size_t timeouts() const noexcept { return timeouts_; }
+    /// Faults of any kind so far.
+    std::size_t faults() const noexcept { return faults_; }
+    /// The longest a running process took to answer one request (or a whole batch), excluding
+    /// answers that needed a (re)start: the implementation's own pace.
+    std::chrono::nanoseconds slowest_answer() const noexcept { return slowest_; }
+
+    /// Whether the remembered outcome of `p` is a timeout.
+    bool remembered_timeout(const properties::problem& p) const;
+    /// Forgets the remembered answer to `p`, if any (to ask it again under other timeouts).
+    void forget(const properties::problem& p);
+
+    /// Starts recording evaluations (clears an earlier recording).
+    void start_recording();
+    /// Stops recording and returns what was recorded, in order.
+    std::vector<evaluation_record> stop_recording();
+
+  private:
+    struct entry {
+        std::string key;
+        bool ok = false;
+        properties::outputs values;
+        check::fault why;
+        std::size_t bytes = 0;
+    };
+    void remember(std::string key, const outcome& o);
+    void note(const outcome& o);
+    void note_time(std::chrono::nanoseconds elapsed, std::size_t starts_before);
+    void record(const properties::problem& p, const outcome& o);
+
+    external_implementation& inner_;
+    std::size_t budget_;
+    std::size_t used_ = 0;
+    std::list<entry> entries_;  // most recently used first
+    std::unordered_map<std::string, std::list<entry>::iterator> index_;
+    std::size_t requests_ = 0, timeouts_ = 0, faults_ = 0;
+    std::chrono::nanoseconds slowest_{0};
+    bool recording_ = false;
+    std::vector<evaluation_record> recorded_;
+};
+
+}  // namespace xentcheck::check
