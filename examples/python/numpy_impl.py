@@ -2,7 +2,7 @@
 """numpy_impl.py: a correct softmax + cross-entropy implementation with NumPy, speaking
 xentcheck's JSON-lines protocol (version 1, docs/protocol.md).
 
-Run it as `xentcheck check --cmd 'examples/python/numpy_impl.py'`, or by hand:
+Run it as `xentcheck check --impl 'examples/python/numpy_impl.py'`, or by hand:
     echo '{"id":1,"dtype":"float64","logits":[[1,2,3]],"target":[2],"reduction":"mean"}' \
         | examples/python/numpy_impl.py
 

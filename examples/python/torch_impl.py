@@ -2,7 +2,7 @@
 """torch_impl.py: softmax + cross-entropy computed by PyTorch itself, speaking xentcheck's
 JSON-lines protocol (version 1, docs/protocol.md).
 
-Run it as `xentcheck check --cmd 'examples/python/torch_impl.py'`. Each request is computed in
+Run it as `xentcheck check --impl 'examples/python/torch_impl.py'`. Each request is computed in
 its dtype (torch.float32 or torch.float64) with F.cross_entropy and torch.softmax; the gradient
 comes from autograd (for reduction "none", of the sum of the row losses). This is the
 implementation the protocol's semantics are defined by, so xentcheck should find no fault in it
