@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -48,7 +49,13 @@ inline std::vector<std::int64_t> random_targets(shape s, std::uint64_t seed) {
 
 // Suites: each registers its benchmarks with benchmark::RegisterBenchmark.
 
-/// Reference forward + backward (reference_bench.cpp).
+/// Reference forward + backward (reference_bench.cpp), names "<dtype>/<N>x<C>" and
+/// "<dtype>/<N>x<C>/threads:2".
 void register_reference_benchmarks();
+/// The shapes the reference suite times (the bound suite uses the same).
+std::span<const shape> reference_shapes();
+/// The exp-throughput and memory-pass bounds (bound_bench.cpp), names "bound/exp/<dtype>/<N>x<C>"
+/// and "bound/memory/<dtype>/<N>x<C>".
+void register_bound_benchmarks();
 
 }  // namespace xentcheck::bench

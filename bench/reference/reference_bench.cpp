@@ -2,26 +2,34 @@
 #include <benchmark/benchmark.h>
 
 #include <span>
+#include <string>
 #include <vector>
 
 #include "bench_support.h"
 #include "xentcheck/cross_entropy.h"
+#include "xentcheck/kernels.h"
 
 namespace xentcheck::bench {
 namespace {
 
 /// The shapes of the forward + backward suite: one huge row, a large batch of ImageNet-sized
-/// rows, and a few vocabulary-sized rows.
-constexpr shape forward_backward_shapes[] = {{1, 1000000}, {4096, 1000}, {8, 128000}};
+/// rows, and a few vocabulary-sized rows (the performance targets), plus a class-count sweep
+/// at about 4 million logits (40960x100, 400x10000) and two small batches (64x1000, 1x50000)
+/// that show what a second thread costs where there is little work.
+constexpr shape forward_backward_shapes[] = {{1, 1000000}, {4096, 1000}, {8, 128000}, {40960, 100},
+                                             {400, 10000}, {64, 1000},   {1, 50000}};
 
-/// One call of the reference per iteration: loss (mean) and gradient, no probabilities.
-/// Bytes processed: the logits read plus the gradient written.
+/// One call of the reference per iteration: loss (mean) and gradient, no probabilities, on
+/// `threads` threads. Bytes processed: the logits read plus the gradient written. With two
+/// threads Google Benchmark's CPU time sees only the calling thread: compare real_time (wall).
+/// (UseRealTime() is not set because it would append "/real_time" to the names.)
 template <class T>
-void forward_backward(benchmark::State& state, shape s) {
+void forward_backward(benchmark::State& state, shape s, std::size_t threads) {
     const std::vector<T> logits = random_logits<T>(s, 1);
     const std::vector<std::int64_t> targets = random_targets(s, 2);
     const target_view target = target_view::indices(targets);
-    const cross_entropy_options options{};  // mean, no weights, no smoothing
+    cross_entropy_options options{};  // mean, no weights, no smoothing
+    options.threads = threads;
     std::vector<T> loss(1), grad(logits.size());
     for (auto _ : state) {
         cross_entropy<T>(logits, s.classes, target, options, loss, grad);
@@ -33,19 +41,28 @@ void forward_backward(benchmark::State& state, shape s) {
     state.SetBytesProcessed(state.iterations() * elements * 2 *
                             static_cast<std::int64_t>(sizeof(T)));
     state.SetItemsProcessed(state.iterations() * elements);
+    state.SetLabel(std::string(to_string(active_kernel_path())) + " kernels");
 }
 
 }  // namespace
 
 void register_reference_benchmarks() {
     for (const shape s : forward_backward_shapes) {
-        benchmark::RegisterBenchmark(benchmark_name("float32", s).c_str(), forward_backward<float>,
-                                     s)
-            ->Unit(benchmark::kMillisecond);
-        benchmark::RegisterBenchmark(benchmark_name("float64", s).c_str(), forward_backward<double>,
-                                     s)
-            ->Unit(benchmark::kMillisecond);
+        for (const std::size_t threads : {1, 2}) {
+            const std::string suffix = threads == 1 ? "" : "/threads:" + std::to_string(threads);
+            benchmark::RegisterBenchmark((benchmark_name("float32", s) + suffix).c_str(),
+                                         forward_backward<float>, s, threads)
+                ->Unit(benchmark::kMillisecond);
+            benchmark::RegisterBenchmark((benchmark_name("float64", s) + suffix).c_str(),
+                                         forward_backward<double>, s, threads)
+                ->Unit(benchmark::kMillisecond);
+        }
     }
+}
+
+/// The shapes of the suites, for the bound suite.
+std::span<const shape> reference_shapes() {
+    return forward_backward_shapes;
 }
 
 }  // namespace xentcheck::bench

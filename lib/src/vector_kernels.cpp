@@ -230,12 +230,16 @@ XENTCHECK_AVX2 inline __m256i first_lanes(std::size_t count) {
 
 /// Touches two cache lines of each prefetch range per 64 bytes of the current block, so the next
 /// row arrives while this one is computed (its max scan would otherwise wait on memory).
-XENTCHECK_AVX2 inline void prefetch_step(const prefetch_hint& next, std::size_t offset) {
+XENTCHECK_AVX2 inline void prefetch_step(const char* read, const char* write, std::size_t bytes,
+                                         std::size_t offset) {
     // Two lines per 64 bytes of work: the block may be only half of its row (split at the
     // argmax) while the next row is whole.
-    for (std::size_t at = 2 * offset; at < 2 * offset + 128 && at < next.bytes; at += 64) {
-        _mm_prefetch(static_cast<const char*>(next.read) + at, _MM_HINT_T0);
-        _mm_prefetch(static_cast<const char*>(next.write) + at, _MM_HINT_T0);
+    const std::size_t at = 2 * offset;
+    if (at < bytes) {
+        _mm_prefetch(read + at, _MM_HINT_T0);
+        _mm_prefetch(write + at, _MM_HINT_T0);
+        _mm_prefetch(read + at + 64, _MM_HINT_T0);
+        _mm_prefetch(write + at + 64, _MM_HINT_T0);
     }
 }
 
@@ -243,10 +247,14 @@ template <bool Checked>
 XENTCHECK_AVX2 void exp_block_avx2(const double* z, double m, double* e, std::size_t n,
                                    accumulator<double>& sum, const prefetch_hint& next) {
     const __m256d mv = _mm256_set1_pd(m);
+    // Locals: the stores to e could alias the hint, which would reload it in every iteration.
+    const char* const pf_read = static_cast<const char*>(next.read);
+    const char* const pf_write = static_cast<const char*>(next.write);
+    const std::size_t pf_bytes = next.bytes;
     lane_sum a = start_lanes();  // one chain: its latency hides behind the exp work
     std::size_t j = 0;
     for (; j + 8 <= n; j += 8) {
-        prefetch_step(next, j * sizeof(double));
+        prefetch_step(pf_read, pf_write, pf_bytes, j * sizeof(double));
         const __m256d e0 = shifted_exp4<Checked>(_mm256_loadu_pd(z + j), mv);
         _mm256_storeu_pd(e + j, e0);
         add_lanes(a, e0);
@@ -363,10 +371,13 @@ template <bool Checked>
 XENTCHECK_AVX2 void exp_block_avx2(const float* z, float m, float* e, std::size_t n,
                                    accumulator<double>& sum, const prefetch_hint& next) {
     const __m256 mv = _mm256_set1_ps(m);
+    const char* const pf_read = static_cast<const char*>(next.read);
+    const char* const pf_write = static_cast<const char*>(next.write);
+    const std::size_t pf_bytes = next.bytes;
     lane_sum_f a{_mm256_set1_ps(1.0f), _mm256_setzero_ps()};
     std::size_t j = 0;
     for (; j + 16 <= n; j += 16) {
-        prefetch_step(next, j * sizeof(float));
+        prefetch_step(pf_read, pf_write, pf_bytes, j * sizeof(float));
         const __m256 e0 = shifted_exp8f<Checked>(_mm256_loadu_ps(z + j), mv);
         _mm256_storeu_ps(e + j, e0);
         add_lanes(a, e0);
