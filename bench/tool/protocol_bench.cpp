@@ -1,5 +1,5 @@
-/// bench_protocol.cpp: xentcheck's own per-request overhead: encode, decode, compare (Google
-/// Benchmark). Run: build/bin/xentcheck_check_bench
+/// Protocol benchmarks: xentcheck's own per-request overhead with --impl (encode the request,
+/// decode the response, compare with the reference). Part of xentcheck_bench.
 #include <benchmark/benchmark.h>
 
 #include <string>

@@ -218,6 +218,64 @@ TEST(Evaluation, FiniteDifferenceCheckCatchesAPerturbedGradient) {
     EXPECT_EQ(bad.result.findings[0].where.to_string(), "row 1, class 1");
 }
 
+// The loss the finite-difference check differences for index targets: within the loss bound
+// it is given of lib's long double loss, at the base point, after one small step (the series
+// path), after large steps and after moving several coordinates (the row-by-row path).
+TEST(Evaluation, CachedIndexLossAgreesWithTheReferenceLoss) {
+    std::mt19937_64 rng(11);
+    std::uniform_real_distribution<double> unit(0, 1);
+    for (int k = 0; k < 400; ++k) {
+        const std::size_t rows = 1 + rng() % 4, classes = 1 + rng() % 7;
+        const double spread = std::pow(10.0, static_cast<double>(rng() % 4) - 1);
+        std::vector<double> x(rows * classes);
+        for (auto& v : x)
+            v = (unit(rng) - 0.5) * spread;
+        std::vector<std::int64_t> t(rows);
+        for (auto& v : t)
+            v = rng() % 5 == 0 ? -100 : static_cast<std::int64_t>(rng() % classes);
+        std::vector<double> w(classes);
+        for (auto& v : w)
+            v = unit(rng) * 2 - 0.25;  // some negative weights too
+        xentcheck::cross_entropy_options o;
+        if (rng() % 2) o.weight = w;
+        o.reduction = xentcheck::reduction::sum;
+        const long double scale = rng() % 2 ? 1.0L : 0.37L;
+        const auto target = xentcheck::target_view::indices(t);
+        detail::cached_index_loss cached;
+        ASSERT_TRUE(cached.prepare(x, classes, t, o, scale));
+        const xentcheck::tolerance_model model(xentcheck::measure_problem(
+            xentcheck::unit_roundoff<long double>(), x, classes, target, o));
+        std::vector<long double> z(x.begin(), x.end());
+        const auto expect_close = [&](const char* what) {
+            const long double reference =
+                scale * xentcheck::cross_entropy_loss<long double>(z, classes, target, o);
+            const double bound =
+                static_cast<double>(scale) *
+                model.loss().bound(std::abs(static_cast<double>(reference / scale)));
+            ASSERT_LE(std::abs(static_cast<double>(cached(z) - reference)), bound)
+                << what << ", case " << k;
+        };
+        expect_close("base point");
+        const std::size_t j = rng() % z.size();
+        for (const long double h : {1e-6L, -3e-4L, 0.5L, -2.0L}) {
+            z[j] = x[j] + h;
+            expect_close("one coordinate moved");
+        }
+        for (auto& v : z)
+            v += (unit(rng) - 0.5) * 1e-3;
+        expect_close("every coordinate moved");
+    }
+    // Outside its form it declines (the check then differences lib's loss).
+    detail::cached_index_loss cached;
+    const std::vector<std::int64_t> t = {0};
+    xentcheck::cross_entropy_options smoothed;
+    smoothed.label_smoothing = 0.1;
+    EXPECT_FALSE(cached.prepare(std::vector<double>{1, 2}, 2, t, smoothed, 1));
+    EXPECT_FALSE(cached.prepare(std::vector<double>{1, -INFINITY}, 2, t, {}, 1));
+    EXPECT_FALSE(cached.prepare(std::vector<double>{1, 0x1p21}, 2, t, {}, 1));
+    EXPECT_FALSE(cached.prepare(std::vector<double>{1, 2}, 2, std::vector<std::int64_t>{2}, {}, 1));
+}
+
 TEST(Evaluation, FiniteDifferenceOnALargeBatchSamplesRows) {
     // 3000 rows x 10 classes: the check differences a sample, and maps rows back.
     nlohmann::json value = {{"logits", nlohmann::json::array()},

@@ -24,6 +24,31 @@ check_entry skipped(std::string reason) {
 /// form assumes small steps around the base point.
 constexpr double largest_cached_logit = 0x1p20;
 
+/// Below this magnitude the short series below are accurate to a few long double ulps.
+constexpr long double series_limit = 0x1p-10L;
+
+/// 1/n for the series, n = 0..8.
+constexpr long double reciprocal[] = {0,        1.0L,     1.0L / 2, 1.0L / 3, 1.0L / 4,
+                                      1.0L / 5, 1.0L / 6, 1.0L / 7, 1.0L / 8};
+
+/// expm1(x) for |x| <= series_limit: x (1 + x/2 (1 + x/3 (... (1 + x/7)))); the first term
+/// left out, x^8 / 8!, is below 2^-95 |x|.
+long double small_expm1(long double x) {
+    long double r = 1;
+    for (int n = 7; n >= 2; --n)
+        r = 1 + x * reciprocal[n] * r;
+    return x * r;
+}
+
+/// log1p(y) for |y| <= series_limit: y (1 - y (1/2 - y (1/3 - ... - y/8))); the first term
+/// left out, y^9 / 9, is below 2^-83 |y|.
+long double small_log1p(long double y) {
+    long double r = reciprocal[8];
+    for (int n = 7; n >= 1; --n)
+        r = reciprocal[n] - y * r;
+    return y * r;
+}
+
 }  // namespace
 
 bool cached_index_loss::prepare(std::span<const double> x, std::size_t classes,
@@ -40,53 +65,76 @@ bool cached_index_loss::prepare(std::span<const double> x, std::size_t classes,
     scale_ = scale;
     base_.assign(x.begin(), x.end());
     exps_.resize(x.size());
-    shift_.resize(rows);
-    argmax_.resize(rows);
-    target_.resize(rows);
-    weight_.resize(rows);
-    row_loss_.resize(rows);
+    rows_.resize(rows);
+    base_total_ = 0;
     for (std::size_t i = 0; i < rows; ++i) {
         const std::int64_t t = targets[i];
         const bool ignored = t == o.ignore_index;
         if (!ignored && (t < 0 || static_cast<std::size_t>(t) >= classes)) return false;
         const long double* z = base_.data() + i * classes;
         long double* e = exps_.data() + i * classes;
-        const std::size_t a = static_cast<std::size_t>(std::max_element(z, z + classes) - z);
-        argmax_[i] = a;
-        shift_[i] = z[a];
-        target_[i] = ignored ? 0 : static_cast<std::size_t>(t);
-        weight_[i] = ignored ? 0.0L : o.weight.empty() ? 1.0L : o.weight[target_[i]];
+        row_terms& r = rows_[i];
+        r.argmax = static_cast<std::size_t>(std::max_element(z, z + classes) - z);
+        r.shift = z[r.argmax];
+        r.target = ignored ? 0 : static_cast<std::size_t>(t);
+        r.weight = ignored ? 0.0L : o.weight.empty() ? 1.0L : o.weight[r.target];
         long double rest = 0;
         for (std::size_t j = 0; j < classes; ++j) {
-            e[j] = j == a ? 1.0L : std::exp(z[j] - z[a]);
-            if (j != a) rest += e[j];
+            e[j] = j == r.argmax ? 1.0L : std::exp(z[j] - r.shift);
+            if (j != r.argmax) rest += e[j];
         }
-        row_loss_[i] = ignored ? 0.0L : weight_[i] * ((z[a] - z[target_[i]]) + std::log1p(rest));
+        r.rest = rest;
+        r.inverse_sum = 1 / (1 + rest);
+        r.loss = ignored ? 0.0L : r.weight * ((r.shift - z[r.target]) + std::log1p(rest));
+        base_total_ += r.loss;
     }
     return true;
 }
 
+long double cached_index_loss::row_loss(std::size_t i, const long double* z) const {
+    const row_terms& r = rows_[i];
+    const long double* e = exps_.data() + i * classes_;
+    const long double* base = base_.data() + i * classes_;
+    // R = S - 1 with S = sum_j exp(z_j - m): the moved coordinates get new exponentials (the
+    // argmax's as expm1, so R keeps its absolute accuracy when the argmax moves).
+    const std::size_t a = r.argmax;
+    long double rest = z[a] == base[a] ? 0.0L : std::expm1(z[a] - r.shift);
+    for (std::size_t j = 0; j < classes_; ++j) {
+        if (j != a) rest += z[j] == base[j] ? e[j] : std::exp(z[j] - r.shift);
+    }
+    return r.weight * ((r.shift - z[r.target]) + std::log1p(rest));
+}
+
 long double cached_index_loss::operator()(std::span<const long double> z) const {
     const std::size_t c = classes_;
+    // Find the moved coordinates: a central difference moves exactly one.
+    std::size_t moved = 0, at = 0;
+    for (std::size_t k = 0; k < z.size(); ++k) {
+        if (z[k] != base_[k]) {
+            ++moved;
+            at = k;
+        }
+    }
+    if (moved == 0) return scale_ * base_total_;
+    const std::size_t i = at / c, k = at % c;
+    const row_terms& r = rows_[i];
+    const long double step = z[at] - base_[at];  // exact, or within an ulp of |z_k|
+    if (moved == 1 && std::abs(step) <= series_limit) {
+        // One coordinate moved by a small step h: S' = S + e_k (e^h - 1), so the row loss
+        // grows by w (log1p(e_k expm1(h) / S) - [k = t] h), evaluated to a few ulps of itself
+        // by short series; the other rows and this row's base loss are unchanged.
+        const long double y = exps_[at] * small_expm1(step) * r.inverse_sum;
+        if (std::abs(y) <= series_limit) {
+            const long double change = r.weight * (small_log1p(y) - (k == r.target ? step : 0.0L));
+            return scale_ * (base_total_ + change);
+        }
+    }
     long double total = 0;
-    for (std::size_t i = 0; i < shift_.size(); ++i) {
-        const long double* row = z.data() + i * c;
-        const long double* base = base_.data() + i * c;
-        if (weight_[i] == 0 || std::equal(row, row + c, base)) {
-            total += row_loss_[i];
-            continue;
-        }
-        const long double* e = exps_.data() + i * c;
-        const long double m = shift_[i];
-        const std::size_t a = argmax_[i];
-        // R = S - 1 with S = sum_j exp(z_j - m): the moved coordinates get new exponentials
-        // (the argmax's as expm1, so R keeps its absolute accuracy when the argmax moves).
-        long double rest = row[a] == base[a] ? 0.0L : std::expm1(row[a] - m);
-        for (std::size_t j = 0; j < c; ++j) {
-            if (j == a) continue;
-            rest += row[j] == base[j] ? e[j] : std::exp(row[j] - m);
-        }
-        total += weight_[i] * ((m - row[target_[i]]) + std::log1p(rest));
+    for (std::size_t row = 0; row < rows_.size(); ++row) {
+        const long double* zr = z.data() + row * c;
+        const bool unchanged =
+            rows_[row].weight == 0 || std::equal(zr, zr + c, base_.data() + row * c);
+        total += unchanged ? rows_[row].loss : row_loss(row, zr);
     }
     return scale_ * total;
 }

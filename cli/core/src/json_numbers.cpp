@@ -2,6 +2,7 @@
 #include "xentcheck/cli/json_numbers.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -79,6 +80,18 @@ std::string describe_json_value(const nlohmann::json& value) {
 
 namespace detail {
 
+namespace {
+/// "00" "01" ... "99": two digits per division.
+constexpr std::array<char, 200> two_digits = [] {
+    std::array<char, 200> t{};
+    for (int k = 0; k < 100; ++k) {
+        t[2 * k] = static_cast<char>('0' + k / 10);
+        t[2 * k + 1] = static_cast<char>('0' + k % 10);
+    }
+    return t;
+}();
+}  // namespace
+
 char* write_shortest(char* out, double value) noexcept {
     if (value == 0) {
         if (std::signbit(value)) {
@@ -99,8 +112,17 @@ char* write_shortest(char* out, double value) noexcept {
     char digits[20];
     char* const digits_end = digits + sizeof digits;
     char* first = digits_end;
-    for (std::uint64_t s = dec.significand; s != 0; s /= 10)
-        *--first = static_cast<char>('0' + s % 10);
+    std::uint64_t s = dec.significand;
+    for (; s >= 100; s /= 100) {
+        first -= 2;
+        std::memcpy(first, two_digits.data() + 2 * (s % 100), 2);
+    }
+    if (s >= 10) {
+        first -= 2;
+        std::memcpy(first, two_digits.data() + 2 * s, 2);
+    } else {
+        *--first = static_cast<char>('0' + s);
+    }
     const int size = static_cast<int>(digits_end - first);
     const int exponent = dec.exponent;  // value = significand * 10^exponent
     const int output_exp = exponent + size - 1;

@@ -1,6 +1,8 @@
 /// JSON text output helpers: escaped strings and arrays of numbers.
 #include "xentcheck/cli/json_out.h"
 
+#include <cstring>
+
 namespace xentcheck::cli {
 
 namespace {
@@ -32,8 +34,10 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t k) {
 
 }  // namespace
 
-void write_json_string(fmt::memory_buffer& out, std::string_view text) {
-    out.push_back('"');
+namespace detail {
+
+char* write_json_string(char* out, std::string_view text) noexcept {
+    *out++ = '"';
     std::size_t k = 0;
     while (k < text.size()) {
         // Copy the run of bytes that need no escaping in one go (the common case).
@@ -44,7 +48,8 @@ void write_json_string(fmt::memory_buffer& out, std::string_view text) {
             ++run;
         }
         if (run > k) {
-            out.append(text.substr(k, run - k));
+            std::memcpy(out, text.data() + k, run - k);
+            out += run - k;
             k = run;
             continue;
         }
@@ -52,40 +57,52 @@ void write_json_string(fmt::memory_buffer& out, std::string_view text) {
         if (c >= 0x80) {
             const std::size_t n = utf8_sequence_length(text, k);
             if (n == 0) {
-                out.append(std::string_view("\xEF\xBF\xBD"));
+                std::memcpy(out, "\xEF\xBF\xBD", 3);  // U+FFFD
+                out += 3;
                 ++k;
             } else {
-                out.append(text.substr(k, n));
+                std::memcpy(out, text.data() + k, n);
+                out += n;
                 k += n;
             }
             continue;
         }
+        *out++ = '\\';
         switch (c) {
             case '"':
-                out.append(std::string_view("\\\""));
-                break;
             case '\\':
-                out.append(std::string_view("\\\\"));
+                *out++ = static_cast<char>(c);
                 break;
             case '\n':
-                out.append(std::string_view("\\n"));
+                *out++ = 'n';
                 break;
             case '\t':
-                out.append(std::string_view("\\t"));
+                *out++ = 't';
                 break;
             case '\r':
-                out.append(std::string_view("\\r"));
+                *out++ = 'r';
                 break;
-            default:
-                if (c < 0x20) {
-                    fmt::format_to(fmt::appender(out), "\\u{:04x}", static_cast<unsigned>(c));
-                } else {
-                    out.push_back(static_cast<char>(c));
-                }
+            default: {  // other control characters
+                static constexpr char hex[] = "0123456789abcdef";
+                std::memcpy(out, "u00", 3);
+                out[3] = hex[c >> 4];
+                out[4] = hex[c & 0xF];
+                out += 5;
+            }
         }
         ++k;
     }
-    out.push_back('"');
+    *out++ = '"';
+    return out;
+}
+
+}  // namespace detail
+
+void write_json_string(fmt::memory_buffer& out, std::string_view text) {
+    const std::size_t size = out.size();
+    out.resize(size + detail::json_string_bound(text.size()));
+    char* const end = detail::write_json_string(out.data() + size, text);
+    out.resize(static_cast<std::size_t>(end - out.data()));
 }
 
 std::string json_string(std::string_view text) {

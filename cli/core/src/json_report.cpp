@@ -13,76 +13,175 @@ namespace {
 
 using buffer = fmt::memory_buffer;
 
-void write_index(buffer& out, std::size_t v) {
-    const fmt::format_int text(v);
-    out.append(text.data(), text.data() + text.size());
-}
-
-void write_optional_index(buffer& out, const std::optional<std::size_t>& v) {
-    if (v) {
-        write_index(out, *v);
-    } else {
-        write_raw(out, "null");
-    }
-}
-
-/// The text of location::to_string() ("row i" or "row i, class j") as a JSON string, written
-/// in place (no temporary string).
-void write_location_string(buffer& out, const xentcheck::location& where) {
-    write_raw(out, "\"row ");
-    write_index(out, where.row);
-    if (where.column) {
-        write_raw(out, ", class ");
-        write_index(out, *where.column);
-    }
-    out.push_back('"');
-}
-
-void write_location(buffer& out, const std::optional<xentcheck::location>& where) {
-    if (where) {
-        write_location_string(out, *where);
-    } else {
-        write_raw(out, "null");
-    }
-}
+/// Most bytes of a number (write_shortest, or a quoted non-finite token) or an index.
+constexpr std::size_t number_bound = detail::max_shortest_length;
 
 /// write_json_number with a small cache of recently written values: a case's report repeats
-/// many numbers (tolerances shared by several checks, gradient entries equal to
-/// probabilities, zero errors), and the shortest-digit search is the costly part.
-class number_writer {
+/// many numbers (tolerances shared by several checks and cases, gradient entries equal to
+/// probabilities), and the shortest-digit search is the costly part.
+class number_cache {
   public:
-    void write(buffer& out, double value) {
+    char* write(char* out, double value) {
         if (value == 0 && !std::signbit(value)) {
-            out.push_back('0');
-            return;
+            *out = '0';
+            return out + 1;
         }
         std::uint64_t bits;
         std::memcpy(&bits, &value, sizeof bits);
         entry& e = entries_[(bits * 0x9E3779B97F4A7C15u) >> (64 - cache_bits)];
         if (e.length == 0 || e.bits != bits) {
             e.bits = bits;
-            e.length = static_cast<std::uint8_t>(
-                std::isfinite(value) ? detail::write_shortest(e.text, value) - e.text
-                                     : non_finite_text(e.text, value));
+            e.length = static_cast<std::uint8_t>(fill(e.text, value) - e.text);
         }
-        out.append(e.text, e.text + e.length);
+        std::memcpy(out, e.text, sizeof e.text);  // fixed size: one move, trailing bytes unused
+        return out + e.length;
     }
 
   private:
-    static std::size_t non_finite_text(char* text, double value) {
+    static char* fill(char* text, double value) {
+        if (std::isfinite(value)) return detail::write_shortest(text, value);
         const std::string_view s = std::isnan(value) ? "\"nan\""
                                    : value > 0       ? "\"inf\""
                                                      : "\"-inf\"";
         std::memcpy(text, s.data(), s.size());
-        return s.size();
+        return text + s.size();
     }
-    static constexpr int cache_bits = 5;
+    static constexpr int cache_bits = 6;
     struct entry {
         std::uint64_t bits = 0;
         std::uint8_t length = 0;  // 0: empty
-        char text[detail::max_shortest_length];
+        char text[number_bound];
     };
     entry entries_[1u << cache_bits];
+};
+
+/// Writes one report entry into memory reserved in advance: appending piece by piece to the
+/// buffer costs more than the text itself. Each writer call must stay within the bound given
+/// to the constructor.
+class entry_writer {
+  public:
+    entry_writer(buffer& out, std::size_t bound, number_cache& numbers)
+        : out_(out), start_(out.size()), numbers_(numbers) {
+        out_.resize(start_ + bound);
+        p_ = out_.data() + start_;
+    }
+    ~entry_writer() { out_.resize(static_cast<std::size_t>(p_ - out_.data())); }
+    entry_writer(const entry_writer&) = delete;
+    entry_writer& operator=(const entry_writer&) = delete;
+
+    /// Bytes a JSON string of `text` may take.
+    static std::size_t bound(std::string_view text) {
+        return detail::json_string_bound(text.size());
+    }
+
+    void raw(std::string_view text) {
+        std::memcpy(p_, text.data(), text.size());
+        p_ += text.size();
+    }
+    void ch(char c) { *p_++ = c; }
+    void string(std::string_view text) { p_ = detail::write_json_string(p_, text); }
+    void number(double value) { p_ = numbers_.write(p_, value); }
+    void index(std::size_t v) {
+        const fmt::format_int text(v);
+        raw(std::string_view(text.data(), text.size()));
+    }
+    void optional_index(const std::optional<std::size_t>& v) {
+        if (v) {
+            index(*v);
+        } else {
+            raw("null");
+        }
+    }
+    /// The text of location::to_string() ("row i" or "row i, class j") as a JSON string.
+    void location(const xentcheck::location& where) {
+        raw("\"row ");
+        index(where.row);
+        if (where.column) {
+            raw(", class ");
+            index(*where.column);
+        }
+        ch('"');
+    }
+    static constexpr std::size_t location_bound = 2 * number_bound + 16;
+    /// Row-major values as a flat array, or as an array of rows of `columns` when `nested`.
+    void matrix(std::span<const double> values, std::size_t columns, bool nested) {
+        ch('[');
+        for (std::size_t k = 0; k < values.size(); ++k) {
+            if (nested && k % columns == 0) {
+                raw(k ? "],[" : "[");
+            } else if (k) {
+                ch(',');
+            }
+            number(values[k]);
+        }
+        if (nested && !values.empty()) ch(']');
+        ch(']');
+    }
+    static std::size_t matrix_bound(std::size_t values) { return 8 + values * (number_bound + 3); }
+
+    void check(const check_entry& e) {
+        const xentcheck::check_result& r = e.result;
+        raw("{\"name\":");
+        string(r.name);
+        raw(",\"status\":\"");
+        raw(e.status());
+        ch('"');
+        if (e.skipped) {
+            raw(",\"reason\":");
+            string(e.skip_reason);
+            raw(",\"checked\":0,\"violations\":0,\"max_abs_error\":null,\"max_rel_error\":null,"
+                "\"tolerance\":null,\"where\":null,\"findings\":[]}");
+            return;
+        }
+        raw(",\"checked\":");
+        index(r.checked);
+        raw(",\"violations\":");
+        index(r.violations);
+        raw(",\"max_abs_error\":");
+        number(r.max_abs_error);
+        raw(",\"max_rel_error\":");
+        number(r.max_rel_error);
+        raw(",\"tolerance\":{\"atol\":");
+        number(r.used.atol);
+        raw(",\"rtol\":");
+        number(r.used.rtol);
+        raw("},\"where\":");
+        if (r.worst) {
+            location(*r.worst);
+        } else {
+            raw("null");
+        }
+        raw(",\"findings\":[");
+        for (std::size_t k = 0; k < r.findings.size(); ++k) {
+            const xentcheck::finding& f = r.findings[k];
+            if (k) ch(',');
+            raw("{\"where\":");
+            location(f.where);
+            raw(",\"expected\":");
+            number(f.expected);
+            raw(",\"actual\":");
+            number(f.actual);
+            raw(",\"abs_error\":");
+            number(f.abs_error);
+            raw(",\"rel_error\":");
+            number(f.rel_error);
+            raw(",\"allowed\":");
+            number(f.allowed);
+            ch('}');
+        }
+        raw("]}");
+    }
+    static std::size_t check_bound(const check_entry& e) {
+        return 400 + bound(e.result.name) + bound(e.skip_reason) + 6 * number_bound +
+               location_bound +
+               e.result.findings.size() * (100 + location_bound + 5 * number_bound);
+    }
+
+  private:
+    buffer& out_;
+    std::size_t start_;
+    number_cache& numbers_;
+    char* p_ = nullptr;
 };
 
 class json_report final : public report {
@@ -92,59 +191,70 @@ class json_report final : public report {
     }
 
     void add_case(const std::string& file, const eval_case& c, const evaluation& e) override {
-        buffer& out = begin_entry();
-        write_raw(out, "{\"file\":");
-        write_file_name(out, file);
-        write_raw(out, ",\"index\":");
-        write_index(out, c.index);
-        write_raw(out, ",\"line\":");
-        write_optional_index(out, c.line);
-        write_raw(out, ",\"name\":");
-        if (c.name) {
-            write_json_string(out, *c.name);
-        } else {
-            write_raw(out, "\"#");
-            write_index(out, c.index);
-            out.push_back('"');
+        std::size_t bound =
+            512 + file_json(file).size() + (c.name ? entry_writer::bound(*c.name) : number_bound) +
+            entry_writer::matrix_bound(e.probs.size()) + entry_writer::matrix_bound(e.loss.size()) +
+            entry_writer::matrix_bound(e.grad.size());
+        for (const check_entry& k : e.checks)
+            bound += entry_writer::check_bound(k) + 1;
+        {
+            entry_writer w(out_.buffer(), bound, numbers_);
+            w.raw(any_ ? ",\n{\"file\":" : "\n{\"file\":");
+            any_ = true;
+            w.raw(file_json_);
+            w.raw(",\"index\":");
+            w.index(c.index);
+            w.raw(",\"line\":");
+            w.optional_index(c.line);
+            w.raw(",\"name\":");
+            if (c.name) {
+                w.string(*c.name);
+            } else {
+                w.raw("\"#");
+                w.index(c.index);
+                w.ch('"');
+            }
+            w.raw(e.failed() ? ",\"status\":\"fail\"" : ",\"status\":\"pass\"");
+            w.raw(",\"rows\":");
+            w.index(c.rows);
+            w.raw(",\"classes\":");
+            w.index(c.classes);
+            w.raw(",\"reduction\":\"");
+            w.raw(xentcheck::to_string(c.reduction));
+            w.raw("\",\"dtype\":\"");
+            w.raw(to_string(c.dtype));
+            w.raw("\",\"probs\":");
+            w.matrix(e.probs, c.classes, c.batched);
+            w.raw(",\"loss\":");
+            if (c.reduction == xentcheck::reduction::none) {
+                w.matrix(e.loss, e.loss.size(), false);
+            } else {
+                w.number(e.loss.front());
+            }
+            w.raw(",\"grad\":");
+            w.matrix(e.grad, c.classes, c.batched);
+            w.raw(",\"checks\":[");
+            for (std::size_t k = 0; k < e.checks.size(); ++k) {
+                if (k) w.ch(',');
+                w.check(e.checks[k]);
+            }
+            w.raw("],\"field\":null,\"error\":null}");
         }
-        write_raw(out, e.failed() ? ",\"status\":\"fail\"" : ",\"status\":\"pass\"");
-        write_raw(out, ",\"rows\":");
-        write_index(out, c.rows);
-        write_raw(out, ",\"classes\":");
-        write_index(out, c.classes);
-        write_raw(out, ",\"reduction\":\"");
-        write_raw(out, xentcheck::to_string(c.reduction));
-        write_raw(out, "\",\"dtype\":\"");
-        write_raw(out, to_string(c.dtype));
-        write_raw(out, "\",\"probs\":");
-        write_matrix(out, e.probs, c.classes, c.batched);
-        write_raw(out, ",\"loss\":");
-        if (c.reduction == xentcheck::reduction::none) {
-            write_matrix(out, e.loss, e.loss.size(), false);
-        } else {
-            numbers_.write(out, e.loss.front());
-        }
-        write_raw(out, ",\"grad\":");
-        write_matrix(out, e.grad, c.classes, c.batched);
-        write_raw(out, ",\"checks\":[");
-        for (std::size_t k = 0; k < e.checks.size(); ++k) {
-            if (k) out.push_back(',');
-            write_check(out, e.checks[k]);
-        }
-        write_raw(out, "],\"field\":null,\"error\":null}");
         out_.maybe_flush();
     }
 
     void add_problem(const input_problem& p) override {
         const std::string message = p.to_string();
         if (messages_) std::fprintf(messages_, "xentcheck: %s\n", message.c_str());
-        buffer& out = begin_entry();
+        buffer& out = out_.buffer();
+        write_raw(out, any_ ? ",\n" : "\n");
+        any_ = true;
         write_raw(out, "{\"file\":");
         write_json_string(out, p.file);
         write_raw(out, ",\"index\":");
-        write_optional_index(out, p.case_index);
+        write_index(out, p.case_index);
         write_raw(out, ",\"line\":");
-        write_optional_index(out, p.line);
+        write_index(out, p.line);
         write_raw(out, ",\"name\":");
         if (p.case_index) {
             write_json_string(out, case_display_name(p.case_name, *p.case_index));
@@ -173,92 +283,28 @@ class json_report final : public report {
     }
 
   private:
-    buffer& begin_entry() {
-        buffer& out = out_.buffer();
-        write_raw(out, any_ ? ",\n" : "\n");
-        any_ = true;
-        return out;
+    static void write_index(buffer& out, const std::optional<std::size_t>& v) {
+        if (v) {
+            fmt::format_to(fmt::appender(out), "{}", *v);
+        } else {
+            write_raw(out, "null");
+        }
     }
 
-    /// The file name is the same for every case of a file: escape it once.
-    void write_file_name(buffer& out, const std::string& file) {
-        if (file != file_) {
+    /// The file name as a JSON string; it is the same for every case of a file, so it is
+    /// escaped once.
+    const std::string& file_json(const std::string& file) {
+        if (file != file_ || file_json_.empty()) {
             file_ = file;
-            buffer escaped;
-            write_json_string(escaped, file);
-            file_json_.assign(escaped.data(), escaped.size());
+            file_json_ = json_string(file);
         }
-        write_raw(out, file_json_);
-    }
-
-    void write_matrix(buffer& out, std::span<const double> values, std::size_t columns,
-                      bool nested) {
-        out.push_back('[');
-        for (std::size_t k = 0; k < values.size(); ++k) {
-            if (nested && k % columns == 0)
-                write_raw(out, k ? "],[" : "[");
-            else if (k)
-                out.push_back(',');
-            numbers_.write(out, values[k]);
-        }
-        if (nested && !values.empty()) out.push_back(']');
-        out.push_back(']');
-    }
-
-    void write_check(buffer& out, const check_entry& e) {
-        const xentcheck::check_result& r = e.result;
-        write_raw(out, "{\"name\":");
-        write_json_string(out, r.name);
-        write_raw(out, ",\"status\":\"");
-        write_raw(out, e.status());
-        out.push_back('"');
-        if (e.skipped) {
-            write_raw(out, ",\"reason\":");
-            write_json_string(out, e.skip_reason);
-            write_raw(out,
-                      ",\"checked\":0,\"violations\":0,\"max_abs_error\":null,"
-                      "\"max_rel_error\":null,\"tolerance\":null,\"where\":null,\"findings\":[]}");
-            return;
-        }
-        write_raw(out, ",\"checked\":");
-        write_index(out, r.checked);
-        write_raw(out, ",\"violations\":");
-        write_index(out, r.violations);
-        write_raw(out, ",\"max_abs_error\":");
-        numbers_.write(out, r.max_abs_error);
-        write_raw(out, ",\"max_rel_error\":");
-        numbers_.write(out, r.max_rel_error);
-        write_raw(out, ",\"tolerance\":{\"atol\":");
-        numbers_.write(out, r.used.atol);
-        write_raw(out, ",\"rtol\":");
-        numbers_.write(out, r.used.rtol);
-        write_raw(out, "},\"where\":");
-        write_location(out, r.worst);
-        write_raw(out, ",\"findings\":[");
-        for (std::size_t k = 0; k < r.findings.size(); ++k) {
-            const xentcheck::finding& f = r.findings[k];
-            if (k) out.push_back(',');
-            write_raw(out, "{\"where\":");
-            write_location_string(out, f.where);
-            write_raw(out, ",\"expected\":");
-            numbers_.write(out, f.expected);
-            write_raw(out, ",\"actual\":");
-            numbers_.write(out, f.actual);
-            write_raw(out, ",\"abs_error\":");
-            numbers_.write(out, f.abs_error);
-            write_raw(out, ",\"rel_error\":");
-            numbers_.write(out, f.rel_error);
-            write_raw(out, ",\"allowed\":");
-            numbers_.write(out, f.allowed);
-            out.push_back('}');
-        }
-        write_raw(out, "]}");
+        return file_json_;
     }
 
     output_sink& out_;
     std::FILE* messages_;
     bool any_ = false;
-    number_writer numbers_;
+    number_cache numbers_;
     std::string file_, file_json_;
 };
 

@@ -25,19 +25,21 @@ struct check_entry {
 
 namespace detail {
 /// The loss s * sum_i w_{t_i} (logsumexp(z_i) - z_{i,t_i}) of index-target rows without label
-/// smoothing (ignored rows contribute 0), evaluated in long double from exponentials cached at
-/// a base point x. A central difference moves one coordinate at a time, so an evaluation at a
-/// point that differs from x in one coordinate costs one exp and one log1p instead of C exps:
-/// each row is m + log1p(R) - z_t with m the row's largest base logit and R the sum of the
-/// other exponentials exp(z_j - m) (expm1 for the argmax itself), the logsumexp form of the
-/// reference. Its evaluation error is a few long double ulps of the terms (exp, log1p, a sum
-/// of C terms and one of N rows), inside the model's loss bound that the check is given.
+/// smoothing (ignored rows contribute 0), in long double, from terms computed once at a base
+/// point x: each row's largest logit m, the exponentials e_j = exp(x_j - m), R = sum of those
+/// other than the argmax's, and the row loss m + log1p(R) - x_t (the logsumexp form of the
+/// reference, computed here independently of it). A central difference moves one coordinate
+/// k of row i by a step h: then S = 1 + R becomes S + e_k (e^h - 1), so the loss changes by
+/// exactly w (log1p(e_k expm1(h) / S) - [k = t] h), which short series give to a few ulps of
+/// itself when |h| and that argument are below 2^-10. Other points are evaluated row by row
+/// from the cached exponentials (expm1 for a moved argmax). The error of a value is a few long
+/// double ulps of the terms, inside the model's loss bound that the check is given.
 class cached_index_loss {
   public:
     /// Prepares for the base point `x` (rows x `classes`, row-major) with one class index per
-    /// row in `targets`. Returns false, and must not be used, when the form does not apply:
-    /// label smoothing, a non-finite logit, |x| > 2^20 (steps then grow with |x|), or a
-    /// target that is neither a class nor ignore_index.
+    /// row in `targets` and the factor `scale`. Returns false, and must not be used, when the
+    /// form does not apply: label smoothing, a non-finite logit, |x| > 2^20 (steps then grow
+    /// with |x|), or a target that is neither a class nor ignore_index.
     bool prepare(std::span<const double> x, std::size_t classes,
                  std::span<const std::int64_t> targets, const xentcheck::cross_entropy_options& o,
                  long double scale);
@@ -45,15 +47,22 @@ class cached_index_loss {
     long double operator()(std::span<const long double> z) const;
 
   private:
+    struct row_terms {
+        long double shift = 0;        // m
+        long double rest = 0;         // R
+        long double inverse_sum = 1;  // 1 / (1 + R)
+        long double weight = 0;       // w_t, 0 when ignored
+        long double loss = 0;         // at x
+        std::size_t argmax = 0, target = 0;
+    };
+    long double row_loss(std::size_t i, const long double* z) const;
+
     std::size_t classes_ = 0;
     long double scale_ = 1;
-    std::vector<long double> base_;      // x
-    std::vector<long double> exps_;      // exp(x_j - m) per value (1 at the argmax)
-    std::vector<long double> shift_;     // m per row
-    std::vector<std::size_t> argmax_;    // per row
-    std::vector<std::size_t> target_;    // per row (unused when ignored)
-    std::vector<long double> weight_;    // w_t per row, 0 when ignored
-    std::vector<long double> row_loss_;  // at x
+    long double base_total_ = 0;     // sum of the row losses at x
+    std::vector<long double> base_;  // x
+    std::vector<long double> exps_;  // exp(x_j - m) per value (1 at the argmax)
+    std::vector<row_terms> rows_;
 };
 
 /// Buffers of the finite-difference check (the rows it differences), reused between cases.

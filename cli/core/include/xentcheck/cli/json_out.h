@@ -16,6 +16,17 @@ namespace xentcheck::cli {
 /// U+FFFD for each byte that is not part of valid UTF-8 (so the output is always valid JSON).
 void write_json_string(fmt::memory_buffer& out, std::string_view text);
 
+namespace detail {
+/// The most bytes write_json_string writes for `size` bytes of text (a control character
+/// becomes \u00XX; quotes included).
+constexpr std::size_t json_string_bound(std::size_t size) noexcept {
+    return 2 + 6 * size;
+}
+/// write_json_string to raw memory with room for json_string_bound(text.size()) bytes;
+/// returns the end.
+char* write_json_string(char* out, std::string_view text) noexcept;
+}  // namespace detail
+
 /// write_json_string into a new string.
 std::string json_string(std::string_view text);
 
