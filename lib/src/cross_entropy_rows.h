@@ -118,9 +118,11 @@ accumulator<T> process_rows(const batch_job<T>& job, std::size_t first, std::siz
             if (!g.empty()) std::fill(g.begin(), g.end(), ignored ? T(0) : quiet_nan<T>());
             row_loss = ignored ? T(0) : quiet_nan<T>();
         } else {
-            // While this row's exponentials are computed, the next row is fetched.
+            // While this row's exponentials are computed, the next row is fetched (rows small
+            // enough that two of them stay in L1/L2; larger ones stream through the hardware
+            // prefetcher, and fetching them early would evict the current row).
             prefetch_hint next;
-            if (i + 1 < last && e.data() != scratch.data()) {
+            if (i + 1 < last && e.data() != scratch.data() && classes * sizeof(T) <= 32768) {
                 next = {row.data() + classes, e.data() + classes, classes * sizeof(T)};
             }
             // R = S - 1 summed directly: ln S = log1p(R), and 1 - p_argmax = R / S.
