@@ -6,8 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "xentcheck/cli/case_reader.h"
-#include "xentcheck/cli/evaluation.h"
+#include "xentcheck/cli/eval_run.h"
 #include "xentcheck/cli/report.h"
 
 namespace xentcheck::cli {
@@ -30,6 +29,10 @@ void setup_eval(CLI::App& app, int& exit_code) {
                     "Colour the text report: auto (a terminal, and NO_COLOR unset), always, never")
         ->check(CLI::IsMember({"auto", "always", "never"}))
         ->capture_default_str();
+    sub->add_option("--jobs,-j", options->jobs,
+                    "Threads evaluating cases (default: the number of cores, at most 8). The "
+                    "report is the same for any count; 1 runs everything on one thread")
+        ->check(CLI::Range(1, 256));
     sub->callback([options, &exit_code]() { exit_code = run_eval(*options); });
 }
 
@@ -41,19 +44,6 @@ color_mode parse_color_mode(const std::string& name) {
     return color_mode::automatic;
 }
 
-/// A case the reference itself rejected (the reader should have caught it first).
-input_problem rejected_case(const std::string& file, const eval_case& c,
-                            const xentcheck::input_error& e) {
-    input_problem p;
-    p.file = file;
-    p.case_index = c.index;
-    p.case_name = c.name;
-    p.line = c.line;
-    p.field = e.field();
-    p.message = e.what();
-    return p;
-}
-
 }  // namespace
 
 int run_eval(const eval_options& options) {
@@ -62,29 +52,9 @@ int run_eval(const eval_options& options) {
         options.format == "json"
             ? make_json_report(sink, stderr)
             : make_text_report(sink, use_color(parse_color_mode(options.color), stdout));
-    run_summary summary;
-    evaluator engine;
-    for (const std::string& file : options.files) {
-        case_reader reader(file);
-        for (;;) {
-            const case_reader::status status = reader.next();
-            if (status == case_reader::status::done) break;
-            if (status == case_reader::status::error) {
-                ++summary.errors;
-                out->add_problem(reader.problem());
-                continue;
-            }
-            const eval_case& c = reader.current();
-            try {
-                const evaluation& result = engine.evaluate(c);
-                ++(result.failed() ? summary.failed : summary.passed);
-                out->add_case(file, c, result);
-            } catch (const xentcheck::input_error& e) {
-                ++summary.errors;
-                out->add_problem(rejected_case(file, c, e));
-            }
-        }
-    }
+    eval_run_options run;
+    run.jobs = options.jobs ? options.jobs : default_eval_jobs();
+    const run_summary summary = evaluate_files(options.files, *out, run);
     out->finish(summary);
     sink.flush();
     return summary.exit_code();

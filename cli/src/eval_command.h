@@ -13,6 +13,7 @@ struct eval_options {
     std::vector<std::string> files;  ///< case files, in order
     std::string format = "text";     ///< "text" or "json"
     std::string color = "auto";      ///< "auto", "always" or "never" (text only)
+    unsigned jobs = 0;               ///< threads evaluating cases; 0: default_eval_jobs()
 };
 
 /// Adds the `eval` subcommand to `app`; when it is parsed, run_eval runs and its exit code is

@@ -1,6 +1,7 @@
 /// JSON text output helpers: escaped strings and arrays of numbers.
 #include "xentcheck/cli/json_out.h"
 
+#include <cstdint>
 #include <cstring>
 
 namespace xentcheck::cli {
@@ -40,8 +41,20 @@ char* write_json_string(char* out, std::string_view text) noexcept {
     *out++ = '"';
     std::size_t k = 0;
     while (k < text.size()) {
-        // Copy the run of bytes that need no escaping in one go (the common case).
+        // Copy the run of bytes that need no escaping in one go (the common case), testing
+        // eight bytes at a time for a control character, a non-ASCII byte, '"' or '\\'.
         std::size_t run = k;
+        while (run + 8 <= text.size()) {
+            std::uint64_t w;
+            std::memcpy(&w, text.data() + run, 8);
+            constexpr std::uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+            const auto has_zero = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
+            if (((w - 0x20 * ones) | w | has_zero(w ^ ('"' * ones)) | has_zero(w ^ ('\\' * ones))) &
+                highs) {
+                break;
+            }
+            run += 8;
+        }
         while (run < text.size()) {
             const auto b = static_cast<unsigned char>(text[run]);
             if (b < 0x20 || b >= 0x80 || b == '"' || b == '\\') break;

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -41,6 +42,12 @@ class case_reader {
     status next();
     /// The case read by the last next() that returned ok.
     const eval_case& current() const noexcept { return case_; }
+    /// Moves the case read by the last next() that returned ok into `into`, by swapping: the
+    /// reader refills `into`'s old buffers next time. current() is unspecified afterwards.
+    void take_current(eval_case& into) noexcept {
+        using std::swap;
+        swap(case_, into);
+    }
     /// The problem reported by the last next() that returned error.
     const input_problem& problem() const noexcept { return problem_; }
     /// The file being read.
