@@ -96,24 +96,16 @@ T shifted_exp_rest(std::span<const T> row, const T& m, real_t<T> low, std::size_
     if constexpr (has_vector_kernels_v<T>) {
         if (vector_kernels_enabled()) {
             accumulator<double> rest;
-            const auto part = [&](std::size_t begin, std::size_t end, const prefetch_hint& pf) {
-                if (!e.empty()) {
-                    shifted_exp_block(row.data() + begin, m, e.data() + begin, end - begin, rest,
-                                      low, pf);
-                    return;
-                }
+            if (!e.empty()) {
+                shifted_exp_block(row.data(), m, e.data(), n, rest, low, next, ex);
+                if (ex < n) e[ex] = T(1);
+            } else {
                 T buffer[512];  // no output wanted: exponentials go through a small buffer
-                for (std::size_t b = begin; b < end; b += 512) {
-                    const std::size_t len = end - b < 512 ? end - b : 512;
-                    shifted_exp_block(row.data() + b, m, buffer, len, rest, low, pf);
+                for (std::size_t b = 0; b < n; b += 512) {
+                    const std::size_t len = n - b < 512 ? n - b : 512;
+                    shifted_exp_block(row.data() + b, m, buffer, len, rest, low, prefetch_hint{},
+                                      ex - b);
                 }
-            };
-            // The prefetch runs with the longer part (its offsets start at 0 either way).
-            const bool first_longer = ex >= n - ex;
-            part(0, ex, first_longer ? next : prefetch_hint{});
-            if (ex < n) {
-                if (!e.empty()) e[ex] = T(1);
-                part(ex + 1, n, first_longer ? prefetch_hint{} : next);
             }
             return static_cast<T>(rest.value());
         }

@@ -243,9 +243,17 @@ XENTCHECK_AVX2 inline void prefetch_step(const char* read, const char* write, st
     }
 }
 
+/// v with lane `lane` set to 0 (v itself when lane is not in [0, 4)).
+XENTCHECK_AVX2 inline __m256d without_lane(__m256d v, std::size_t lane) {
+    const __m256i hit = _mm256_cmpeq_epi64(_mm256_setr_epi64x(0, 1, 2, 3),
+                                           _mm256_set1_epi64x(static_cast<long long>(lane)));
+    return _mm256_andnot_pd(_mm256_castsi256_pd(hit), v);
+}
+
 template <bool Checked>
 XENTCHECK_AVX2 void exp_block_avx2(const double* z, double m, double* e, std::size_t n,
-                                   accumulator<double>& sum, const prefetch_hint& next) {
+                                   accumulator<double>& sum, const prefetch_hint& next,
+                                   std::size_t excluded) {
     const __m256d mv = _mm256_set1_pd(m);
     // Locals: the stores to e could alias the hint, which would reload it in every iteration.
     const char* const pf_read = static_cast<const char*>(next.read);
@@ -257,10 +265,15 @@ XENTCHECK_AVX2 void exp_block_avx2(const double* z, double m, double* e, std::si
         prefetch_step(pf_read, pf_write, pf_bytes, j * sizeof(double));
         const __m256d e0 = shifted_exp4<Checked>(_mm256_loadu_pd(z + j), mv);
         _mm256_storeu_pd(e + j, e0);
-        add_lanes(a, e0);
         const __m256d e1 = shifted_exp4<Checked>(_mm256_loadu_pd(z + j + 4), mv);
         _mm256_storeu_pd(e + j + 4, e1);
-        add_lanes(a, e1);
+        if (excluded - j < 8) {  // (unsigned) the excluded entry is in these eight
+            add_lanes(a, without_lane(e0, excluded - j));
+            add_lanes(a, without_lane(e1, excluded - j - 4));
+        } else {
+            add_lanes(a, e0);
+            add_lanes(a, e1);
+        }
     }
     for (; j < n; j += 4) {
         const __m256i mask = first_lanes(n - j);
@@ -269,7 +282,7 @@ XENTCHECK_AVX2 void exp_block_avx2(const double* z, double m, double* e, std::si
         const __m256d zv = _mm256_blendv_pd(mv, _mm256_maskload_pd(z + j, mask), maskd);
         const __m256d ev = _mm256_and_pd(shifted_exp4<Checked>(zv, mv), maskd);
         _mm256_maskstore_pd(e + j, mask, ev);
-        add_lanes(a, ev);
+        add_lanes(a, without_lane(ev, excluded - j));
     }
     flush_lanes(a, sum);
 }
@@ -367,9 +380,18 @@ XENTCHECK_AVX2 void flush_lanes(const lane_sum_f& a, accumulator<double>& sum) {
         sum.add(static_cast<double>(c[k]));
 }
 
+/// v with lane `lane` set to 0 (v itself when lane is not in [0, 8)).
+XENTCHECK_AVX2 inline __m256 without_lane(__m256 v, std::size_t lane) {
+    const int l = lane < 8 ? static_cast<int>(lane) : -1;
+    const __m256i hit =
+        _mm256_cmpeq_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(l));
+    return _mm256_andnot_ps(_mm256_castsi256_ps(hit), v);
+}
+
 template <bool Checked>
 XENTCHECK_AVX2 void exp_block_avx2(const float* z, float m, float* e, std::size_t n,
-                                   accumulator<double>& sum, const prefetch_hint& next) {
+                                   accumulator<double>& sum, const prefetch_hint& next,
+                                   std::size_t excluded) {
     const __m256 mv = _mm256_set1_ps(m);
     const char* const pf_read = static_cast<const char*>(next.read);
     const char* const pf_write = static_cast<const char*>(next.write);
@@ -380,10 +402,15 @@ XENTCHECK_AVX2 void exp_block_avx2(const float* z, float m, float* e, std::size_
         prefetch_step(pf_read, pf_write, pf_bytes, j * sizeof(float));
         const __m256 e0 = shifted_exp8f<Checked>(_mm256_loadu_ps(z + j), mv);
         _mm256_storeu_ps(e + j, e0);
-        add_lanes(a, e0);
         const __m256 e1 = shifted_exp8f<Checked>(_mm256_loadu_ps(z + j + 8), mv);
         _mm256_storeu_ps(e + j + 8, e1);
-        add_lanes(a, e1);
+        if (excluded - j < 16) {  // (unsigned) the excluded entry is in these sixteen
+            add_lanes(a, without_lane(e0, excluded - j));
+            add_lanes(a, without_lane(e1, excluded - j - 8));
+        } else {
+            add_lanes(a, e0);
+            add_lanes(a, e1);
+        }
     }
     for (; j < n; j += 8) {
         const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n - j)),
@@ -393,7 +420,7 @@ XENTCHECK_AVX2 void exp_block_avx2(const float* z, float m, float* e, std::size_
         const __m256 zv = _mm256_blendv_ps(mv, _mm256_maskload_ps(z + j, mask), maskf);
         const __m256 ev = _mm256_and_ps(shifted_exp8f<Checked>(zv, mv), maskf);
         _mm256_maskstore_ps(e + j, mask, ev);
-        add_lanes(a, ev);
+        add_lanes(a, without_lane(ev, excluded - j));
     }
     flush_lanes(a, sum);
 }
@@ -537,19 +564,20 @@ block_max<float> scan_block(const float* z, std::size_t n) noexcept {
 }
 
 void shifted_exp_block(const double* z, double m, double* e, std::size_t n,
-                       accumulator<double>& sum, double low, const prefetch_hint& next) noexcept {
+                       accumulator<double>& sum, double low, const prefetch_hint& next,
+                       std::size_t excluded) noexcept {
     if (low - m >= fast_min) {
-        exp_block_avx2<false>(z, m, e, n, sum, next);
+        exp_block_avx2<false>(z, m, e, n, sum, next, excluded);
     } else {
-        exp_block_avx2<true>(z, m, e, n, sum, next);
+        exp_block_avx2<true>(z, m, e, n, sum, next, excluded);
     }
 }
 void shifted_exp_block(const float* z, float m, float* e, std::size_t n, accumulator<double>& sum,
-                       float low, const prefetch_hint& next) noexcept {
+                       float low, const prefetch_hint& next, std::size_t excluded) noexcept {
     if (low - m >= fast_min_f) {
-        exp_block_avx2<false>(z, m, e, n, sum, next);
+        exp_block_avx2<false>(z, m, e, n, sum, next, excluded);
     } else {
-        exp_block_avx2<true>(z, m, e, n, sum, next);
+        exp_block_avx2<true>(z, m, e, n, sum, next, excluded);
     }
 }
 
@@ -562,9 +590,9 @@ block_max<float> scan_block(const float*, std::size_t n) noexcept {
     return {0, 0, n, true};
 }
 void shifted_exp_block(const double*, double, double*, std::size_t, accumulator<double>&, double,
-                       const prefetch_hint&) noexcept {}
+                       const prefetch_hint&, std::size_t) noexcept {}
 void shifted_exp_block(const float*, float, float*, std::size_t, accumulator<double>&, float,
-                       const prefetch_hint&) noexcept {}
+                       const prefetch_hint&, std::size_t) noexcept {}
 
 #endif
 

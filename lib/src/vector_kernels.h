@@ -40,10 +40,12 @@ struct prefetch_hint {
 /// in a register (~0.55 ulp). Sums are compensated in lanes (float lanes for float). Lanes with
 /// subnormal or zero results (z_j - m < -708, float -87; -inf) use std::exp; `low` (a lower
 /// bound of the z_j, e.g. the scan's minimum; -inf if unknown) lets blocks skip that check.
-/// `next` is prefetched along the way.
+/// `next` is prefetched along the way. Entry `excluded` (>= n: none) is written but left out
+/// of `sum`.
 void shifted_exp_block(const double* z, double m, double* e, std::size_t n,
-                       accumulator<double>& sum, double low, const prefetch_hint& next) noexcept;
+                       accumulator<double>& sum, double low, const prefetch_hint& next,
+                       std::size_t excluded) noexcept;
 void shifted_exp_block(const float* z, float m, float* e, std::size_t n, accumulator<double>& sum,
-                       float low, const prefetch_hint& next) noexcept;
+                       float low, const prefetch_hint& next, std::size_t excluded) noexcept;
 
 }  // namespace xentcheck::detail
