@@ -195,14 +195,28 @@ XENTCHECK_AVX2 inline void add_lanes(lane_sum& a, __m256d x) {
     a.s = t;
 }
 
+/// Adds four lane sums s (>= 0) and their compensations c to `sum` as one (value, error)
+/// pair: the lanes are folded with TwoSum, whose errors join the compensations (exact up to
+/// the final rounding of the small parts, like the accumulator itself).
+XENTCHECK_AVX2 void add_four(__m256d s, __m256d c, accumulator<double>& sum) {
+    const __m128d lo = _mm256_castpd256_pd128(s), hi = _mm256_extractf128_pd(s, 1);
+    const __m128d t = _mm_add_pd(lo, hi);
+    const __m128d bp = _mm_sub_pd(t, lo);
+    const __m128d err = _mm_add_pd(_mm_sub_pd(lo, _mm_sub_pd(t, bp)), _mm_sub_pd(hi, bp));
+    const __m128d small =
+        _mm_add_pd(_mm_add_pd(_mm256_castpd256_pd128(c), _mm256_extractf128_pd(c, 1)), err);
+    alignas(16) double tv[2], sv[2];
+    _mm_store_pd(tv, t);
+    _mm_store_pd(sv, small);
+    const double total = tv[0] + tv[1];
+    const double b = total - tv[0];
+    const double e = (tv[0] - (total - b)) + (tv[1] - b);
+    sum.add(total);
+    sum.add((sv[0] + sv[1]) + e);
+}
+
 XENTCHECK_AVX2 void flush_lanes(const lane_sum& a, accumulator<double>& sum) {
-    alignas(32) double s[4], c[4];
-    _mm256_store_pd(s, _mm256_sub_pd(a.s, _mm256_set1_pd(1.0)));
-    _mm256_store_pd(c, a.c);
-    for (int k = 0; k < 4; ++k)
-        sum.add(s[k]);
-    for (int k = 0; k < 4; ++k)
-        sum.add(c[k]);
+    add_four(_mm256_sub_pd(a.s, _mm256_set1_pd(1.0)), a.c, sum);
 }
 
 /// exp(z - m) for four double lanes, with the TwoSum error of z - m. `Checked`: some lanes may
@@ -371,13 +385,13 @@ XENTCHECK_AVX2 inline void add_lanes(lane_sum_f& a, __m256 x) {
 }
 
 XENTCHECK_AVX2 void flush_lanes(const lane_sum_f& a, accumulator<double>& sum) {
-    alignas(32) float s[8], c[8];
-    _mm256_store_ps(s, _mm256_sub_ps(a.s, _mm256_set1_ps(1.0f)));
-    _mm256_store_ps(c, a.c);
-    for (int k = 0; k < 8; ++k)
-        sum.add(static_cast<double>(s[k]));
-    for (int k = 0; k < 8; ++k)
-        sum.add(static_cast<double>(c[k]));
+    const __m256 s = _mm256_sub_ps(a.s, _mm256_set1_ps(1.0f));  // exact, as for double
+    const __m256d s_lo = _mm256_cvtps_pd(_mm256_castps256_ps128(s));
+    const __m256d s_hi = _mm256_cvtps_pd(_mm256_extractf128_ps(s, 1));
+    const __m256d c_lo = _mm256_cvtps_pd(_mm256_castps256_ps128(a.c));
+    const __m256d c_hi = _mm256_cvtps_pd(_mm256_extractf128_ps(a.c, 1));
+    add_four(s_lo, c_lo, sum);
+    add_four(s_hi, c_hi, sum);
 }
 
 /// v with lane `lane` set to 0 (v itself when lane is not in [0, 8)).
