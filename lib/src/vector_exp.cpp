@@ -1,0 +1,430 @@
+/// AVX2 + FMA shifted exponentials: a table-driven exp of TwoSum-corrected shifts, lane sums.
+#include <cmath>
+#include <cstdint>
+
+#include "vector_kernels.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define XENTCHECK_X86_KERNELS 1
+#include <immintrin.h>
+#endif
+
+namespace xentcheck::detail {
+
+#if defined(XENTCHECK_X86_KERNELS)
+namespace {
+
+#define XENTCHECK_AVX2 __attribute__((target("avx2,fma")))
+
+// exp(x) = 2^(k/128) * exp(r), |r| <= ln2/256: the reduction and table of glibc's scalar exp
+// (Szabolcs Nagy's algorithm, <= 0.52 ulp). Entry 2i is the tail t_i and entry 2i + 1 the bits of
+// H_i - (i << 45), where 2^(i/128) = H_i (1 + t_i) and H_i is the nearest double; generated with
+// MPFR at 300 bits.
+alignas(64) constexpr std::uint64_t exp_table[256] = {
+    0x0000000000000000, 0x3ff0000000000000, 0x3c9b3b4f1a88bf6e, 0x3feff63da9fb3335,
+    0xbc7160139cd8dc5d, 0x3fefec9a3e778061, 0xbc905e7a108766d1, 0x3fefe315e86e7f85,
+    0x3c8cd2523567f613, 0x3fefd9b0d3158574, 0xbc8bce8023f98efa, 0x3fefd06b29ddf6de,
+    0x3c60f74e61e6c861, 0x3fefc74518759bc8, 0x3c90a3e45b33d399, 0x3fefbe3ecac6f383,
+    0x3c979aa65d837b6d, 0x3fefb5586cf9890f, 0x3c8eb51a92fdeffc, 0x3fefac922b7247f7,
+    0x3c3ebe3d702f9cd1, 0x3fefa3ec32d3d1a2, 0xbc6a033489906e0b, 0x3fef9b66affed31b,
+    0xbc9556522a2fbd0e, 0x3fef9301d0125b51, 0xbc5080ef8c4eea55, 0x3fef8abdc06c31cc,
+    0xbc91c923b9d5f416, 0x3fef829aaea92de0, 0x3c80d3e3e95c55af, 0x3fef7a98c8a58e51,
+    0xbc801b15eaa59348, 0x3fef72b83c7d517b, 0xbc8f1ff055de323d, 0x3fef6af9388c8dea,
+    0x3c8b898c3f1353bf, 0x3fef635beb6fcb75, 0xbc96d99c7611eb26, 0x3fef5be084045cd4,
+    0x3c9aecf73e3a2f60, 0x3fef54873168b9aa, 0xbc8fe782cb86389d, 0x3fef4d5022fcd91d,
+    0x3c8a6f4144a6c38d, 0x3fef463b88628cd6, 0x3c807a05b0e4047d, 0x3fef3f49917ddc96,
+    0x3c968efde3a8a894, 0x3fef387a6e756238, 0x3c875e18f274487d, 0x3fef31ce4fb2a63f,
+    0x3c80472b981fe7f2, 0x3fef2b4565e27cdd, 0xbc96b87b3f71085e, 0x3fef24dfe1f56381,
+    0x3c82f7e16d09ab31, 0x3fef1e9df51fdee1, 0xbc3d219b1a6fbffa, 0x3fef187fd0dad990,
+    0x3c8b3782720c0ab4, 0x3fef1285a6e4030b, 0x3c6e149289cecb8f, 0x3fef0cafa93e2f56,
+    0x3c834d754db0abb6, 0x3fef06fe0a31b715, 0x3c864201e2ac744c, 0x3fef0170fc4cd831,
+    0x3c8fdd395dd3f84a, 0x3feefc08b26416ff, 0xbc86a3803b8e5b04, 0x3feef6c55f929ff1,
+    0xbc924aedcc4b5068, 0x3feef1a7373aa9cb, 0xbc9907f81b512d8e, 0x3feeecae6d05d866,
+    0xbc71d1e83e9436d2, 0x3feee7db34e59ff7, 0xbc991919b3ce1b15, 0x3feee32dc313a8e5,
+    0x3c859f48a72a4c6d, 0x3feedea64c123422, 0xbc9312607a28698a, 0x3feeda4504ac801c,
+    0xbc58a78f4817895b, 0x3feed60a21f72e2a, 0xbc7c2c9b67499a1b, 0x3feed1f5d950a897,
+    0x3c4363ed60c2ac11, 0x3feece086061892d, 0x3c9666093b0664ef, 0x3feeca41ed1d0057,
+    0x3c6ecce1daa10379, 0x3feec6a2b5c13cd0, 0x3c93ff8e3f0f1230, 0x3feec32af0d7d3de,
+    0x3c7690cebb7aafb0, 0x3feebfdad5362a27, 0x3c931dbdeb54e077, 0x3feebcb299fddd0d,
+    0xbc8f94340071a38e, 0x3feeb9b2769d2ca7, 0xbc87deccdc93a349, 0x3feeb6daa2cf6642,
+    0xbc78dec6bd0f385f, 0x3feeb42b569d4f82, 0xbc861246ec7b5cf6, 0x3feeb1a4ca5d920f,
+    0x3c93350518fdd78e, 0x3feeaf4736b527da, 0x3c7b98b72f8a9b05, 0x3feead12d497c7fd,
+    0x3c9063e1e21c5409, 0x3feeab07dd485429, 0x3c34c7855019c6ea, 0x3feea9268a5946b7,
+    0x3c9432e62b64c035, 0x3feea76f15ad2148, 0xbc8ce44a6199769f, 0x3feea5e1b976dc09,
+    0xbc8c33c53bef4da8, 0x3feea47eb03a5585, 0xbc845378892be9ae, 0x3feea34634ccc320,
+    0xbc93cedd78565858, 0x3feea23882552225, 0x3c5710aa807e1964, 0x3feea155d44ca973,
+    0xbc93b3efbf5e2228, 0x3feea09e667f3bcd, 0xbc6a12ad8734b982, 0x3feea012750bdabf,
+    0xbc6367efb86da9ee, 0x3fee9fb23c651a2f, 0xbc80dc3d54e08851, 0x3fee9f7df9519484,
+    0xbc781f647e5a3ecf, 0x3fee9f75e8ec5f74, 0xbc86ee4ac08b7db0, 0x3fee9f9a48a58174,
+    0xbc8619321e55e68a, 0x3fee9feb564267c9, 0x3c909ccb5e09d4d3, 0x3feea0694fde5d3f,
+    0xbc7b32dcb94da51d, 0x3feea11473eb0187, 0x3c94ecfd5467c06b, 0x3feea1ed0130c132,
+    0x3c65ebe1abd66c55, 0x3feea2f336cf4e62, 0xbc88a1c52fb3cf42, 0x3feea427543e1a12,
+    0xbc9369b6f13b3734, 0x3feea589994cce13, 0xbc805e843a19ff1e, 0x3feea71a4623c7ad,
+    0xbc94d450d872576e, 0x3feea8d99b4492ed, 0x3c90ad675b0e8a00, 0x3feeaac7d98a6699,
+    0x3c8db72fc1f0eab4, 0x3feeace5422aa0db, 0xbc65b6609cc5e7ff, 0x3feeaf3216b5448c,
+    0x3c7bf68359f35f44, 0x3feeb1ae99157736, 0xbc93091fa71e3d83, 0x3feeb45b0b91ffc6,
+    0xbc5da9b88b6c1e29, 0x3feeb737b0cdc5e5, 0xbc6c23f97c90b959, 0x3feeba44cbc8520f,
+    0xbc92434322f4f9aa, 0x3feebd829fde4e50, 0xbc85ca6cd7668e4b, 0x3feec0f170ca07ba,
+    0x3c71affc2b91ce27, 0x3feec49182a3f090, 0x3c6dd235e10a73bb, 0x3feec86319e32323,
+    0xbc87c50422622263, 0x3feecc667b5de565, 0x3c8b1c86e3e231d5, 0x3feed09bec4a2d33,
+    0xbc91bbd1d3bcbb15, 0x3feed503b23e255d, 0x3c90cc319cee31d2, 0x3feed99e1330b358,
+    0x3c8469846e735ab3, 0x3feede6b5579fdbf, 0xbc82dfcd978e9db4, 0x3feee36bbfd3f37a,
+    0x3c8c1a7792cb3387, 0x3feee89f995ad3ad, 0xbc907b8f4ad1d9fa, 0x3feeee07298db666,
+    0xbc55c3d956dcaeba, 0x3feef3a2b84f15fb, 0xbc90a40e3da6f640, 0x3feef9728de5593a,
+    0xbc68d6f438ad9334, 0x3feeff76f2fb5e47, 0xbc91eee26b588a35, 0x3fef05b030a1064a,
+    0x3c74ffd70a5fddcd, 0x3fef0c1e904bc1d2, 0xbc91bdfbfa9298ac, 0x3fef12c25bd71e09,
+    0x3c736eae30af0cb3, 0x3fef199bdd85529c, 0x3c8ee3325c9ffd94, 0x3fef20ab5fffd07a,
+    0x3c84e08fd10959ac, 0x3fef27f12e57d14b, 0x3c63cdaf384e1a67, 0x3fef2f6d9406e7b5,
+    0x3c676b2c6c921968, 0x3fef3720dcef9069, 0xbc808a1883ccb5d2, 0x3fef3f0b555dc3fa,
+    0xbc8fad5d3ffffa6f, 0x3fef472d4a07897c, 0xbc900dae3875a949, 0x3fef4f87080d89f2,
+    0x3c74a385a63d07a7, 0x3fef5818dcfba487, 0xbc82919e2040220f, 0x3fef60e316c98398,
+    0x3c8e5a50d5c192ac, 0x3fef69e603db3285, 0x3c843a59ac016b4b, 0x3fef7321f301b460,
+    0xbc82d52107b43e1f, 0x3fef7c97337b9b5f, 0xbc892ab93b470dc9, 0x3fef864614f5a129,
+    0x3c74b604603a88d3, 0x3fef902ee78b3ff6, 0x3c83c5ec519d7271, 0x3fef9a51fbc74c83,
+    0xbc8ff7128fd391f0, 0x3fefa4afa2a490da, 0xbc8dae98e223747d, 0x3fefaf482d8e67f1,
+    0x3c8ec3bc41aa2008, 0x3fefba1bee615a27, 0x3c842b94c3a9eb32, 0x3fefc52b376bba97,
+    0x3c8a64a931d185ee, 0x3fefd0765b6e4540, 0xbc8e37bae43be3ed, 0x3fefdbfdad9cbe14,
+    0x3c77893b4d91cd9d, 0x3fefe7c1819e90d8, 0x3c5305c14160cc89, 0x3feff3c22b8f71f1,
+};
+constexpr double inv_ln2_n = 0x1.71547652b82fep+7;  // 128 / ln 2
+constexpr double ln2_n_hi = 0x1.62e42fefa39efp-8;   // ln 2 / 128, leading part
+constexpr double ln2_n_lo = 0x1.abc9e3b39803fp-63;  // ln 2 / 128 - ln2_n_hi
+constexpr double round_shift = 0x1.8p52;            // x + 1.5 * 2^52 rounds x to an integer
+// exp(r) - 1 - r ~ r^2 (c2 + r c3) + r^4 (c4 + r c5): Taylor coefficients; the truncation
+// r^6 / 720 <= 5e-19 is below 2^-60 relative for |r| <= ln2/256.
+constexpr double c2 = 0.5;
+constexpr double c3 = 1.0 / 6;
+constexpr double c4 = 1.0 / 24;
+constexpr double c5 = 1.0 / 120;
+// Below this the result is subnormal or 0 and 2^(k/128) would underflow: std::exp per lane.
+constexpr double fast_min = -708.0;
+
+/// exp(d + err) for four lanes with d in [fast_min, 0] and |err| <= ulp(d) / 2. Other lanes
+/// give garbage but no fault (the table indices are always in range).
+XENTCHECK_AVX2 inline __m256d exp4(__m256d d, __m256d err) {
+    __m256d kd = _mm256_fmadd_pd(d, _mm256_set1_pd(inv_ln2_n), _mm256_set1_pd(round_shift));
+    const __m256i ki = _mm256_castpd_si256(kd);
+    kd = _mm256_sub_pd(kd, _mm256_set1_pd(round_shift));
+    __m256d r = _mm256_fnmadd_pd(kd, _mm256_set1_pd(ln2_n_hi), d);
+    r = _mm256_fnmadd_pd(kd, _mm256_set1_pd(ln2_n_lo), r);
+    r = _mm256_add_pd(r, err);  // exp(d + err): the TwoSum error joins the reduced argument
+    const __m256i idx = _mm256_slli_epi64(_mm256_and_si256(ki, _mm256_set1_epi64x(127)), 1);
+    const __m256i top = _mm256_slli_epi64(ki, 45);
+    const auto* table = reinterpret_cast<const long long*>(exp_table);
+    const __m256d tail = _mm256_castsi256_pd(_mm256_i64gather_epi64(table, idx, 8));
+    const __m256i bits = _mm256_i64gather_epi64(table + 1, idx, 8);
+    const __m256d scale = _mm256_castsi256_pd(_mm256_add_epi64(bits, top));
+    const __m256d r2 = _mm256_mul_pd(r, r);
+    const __m256d p23 = _mm256_fmadd_pd(r, _mm256_set1_pd(c3), _mm256_set1_pd(c2));
+    const __m256d p45 = _mm256_fmadd_pd(r, _mm256_set1_pd(c5), _mm256_set1_pd(c4));
+    __m256d tmp = _mm256_fmadd_pd(r2, p23, _mm256_add_pd(tail, r));
+    tmp = _mm256_fmadd_pd(_mm256_mul_pd(r2, r2), p45, tmp);
+    return _mm256_fmadd_pd(scale, tmp, scale);
+}
+
+/// Lanes below fast_min (or -inf), recomputed with std::exp(d) (1 + err); -inf gives 0.
+XENTCHECK_AVX2 __m256d slow_lanes(__m256d value, __m256d d, __m256d err, int mask) {
+    alignas(32) double v[4], dv[4], ev[4];
+    _mm256_store_pd(v, value);
+    _mm256_store_pd(dv, d);
+    _mm256_store_pd(ev, err);
+    for (int k = 0; k < 4; ++k) {
+        if ((mask >> k & 1) == 0) continue;
+        const double x = std::exp(dv[k]);
+        v[k] = std::isfinite(ev[k]) ? x * (1 + ev[k]) : x;
+    }
+    return _mm256_load_pd(v);
+}
+
+/// Compensated lane sums of values in [0, 1]. Each lane starts at 1, so |s| >= |x| always holds
+/// and Fast2Sum (3 operations) recovers each addition's error exactly; the offsets are taken
+/// off exactly at the end (s - 1 is exact for 1 <= s < 2^53).
+struct lane_sum {
+    __m256d s;
+    __m256d c;
+};
+
+XENTCHECK_AVX2 inline lane_sum start_lanes() {
+    return lane_sum{_mm256_set1_pd(1.0), _mm256_setzero_pd()};
+}
+
+XENTCHECK_AVX2 inline void add_lanes(lane_sum& a, __m256d x) {
+    const __m256d t = _mm256_add_pd(a.s, x);
+    a.c = _mm256_add_pd(a.c, _mm256_add_pd(_mm256_sub_pd(a.s, t), x));
+    a.s = t;
+}
+
+/// Adds four lane sums s (>= 0) and their compensations c to `sum` as one (value, error)
+/// pair: the lanes are folded with TwoSum, whose errors join the compensations (exact up to
+/// the final rounding of the small parts, like the accumulator itself).
+XENTCHECK_AVX2 void add_four(__m256d s, __m256d c, accumulator<double>& sum) {
+    const __m128d lo = _mm256_castpd256_pd128(s), hi = _mm256_extractf128_pd(s, 1);
+    const __m128d t = _mm_add_pd(lo, hi);
+    const __m128d bp = _mm_sub_pd(t, lo);
+    const __m128d err = _mm_add_pd(_mm_sub_pd(lo, _mm_sub_pd(t, bp)), _mm_sub_pd(hi, bp));
+    const __m128d small =
+        _mm_add_pd(_mm_add_pd(_mm256_castpd256_pd128(c), _mm256_extractf128_pd(c, 1)), err);
+    alignas(16) double tv[2], sv[2];
+    _mm_store_pd(tv, t);
+    _mm_store_pd(sv, small);
+    const double total = tv[0] + tv[1];
+    const double b = total - tv[0];
+    const double e = (tv[0] - (total - b)) + (tv[1] - b);
+    sum.add(total);
+    sum.add((sv[0] + sv[1]) + e);
+}
+
+XENTCHECK_AVX2 void flush_lanes(const lane_sum& a, accumulator<double>& sum) {
+    add_four(_mm256_sub_pd(a.s, _mm256_set1_pd(1.0)), a.c, sum);
+}
+
+/// exp(z - m) for four double lanes, with the TwoSum error of z - m. `Checked`: some lanes may
+/// fall below fast_min.
+template <bool Checked>
+XENTCHECK_AVX2 inline __m256d shifted_exp4(__m256d z, __m256d m) {
+    const __m256d d = _mm256_sub_pd(z, m);
+    const __m256d b = _mm256_sub_pd(d, z);
+    const __m256d err = _mm256_add_pd(_mm256_sub_pd(z, _mm256_sub_pd(d, b)),
+                                      _mm256_sub_pd(_mm256_setzero_pd(), _mm256_add_pd(m, b)));
+    __m256d e = exp4(d, err);
+    if constexpr (Checked) {
+        const int slow =
+            _mm256_movemask_pd(_mm256_cmp_pd(d, _mm256_set1_pd(fast_min), _CMP_NGE_UQ));
+        if (slow != 0) e = slow_lanes(e, d, err, slow);
+    }
+    return e;
+}
+
+/// Lane mask for the first `count` (0..4) lanes of a double vector.
+XENTCHECK_AVX2 inline __m256i first_lanes(std::size_t count) {
+    const __m256i lanes = _mm256_setr_epi64x(0, 1, 2, 3);
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(static_cast<long long>(count)), lanes);
+}
+
+/// Touches two cache lines of each prefetch range per 64 bytes of the current block, so the next
+/// row arrives while this one is computed (its max scan would otherwise wait on memory).
+XENTCHECK_AVX2 inline void prefetch_step(const char* read, const char* write, std::size_t bytes,
+                                         std::size_t offset) {
+    // Two lines per 64 bytes of work: the block may be only half of its row (split at the
+    // argmax) while the next row is whole.
+    const std::size_t at = 2 * offset;
+    if (at < bytes) {
+        _mm_prefetch(read + at, _MM_HINT_T0);
+        _mm_prefetch(write + at, _MM_HINT_T0);
+        _mm_prefetch(read + at + 64, _MM_HINT_T0);
+        _mm_prefetch(write + at + 64, _MM_HINT_T0);
+    }
+}
+
+/// v with lane `lane` set to 0 (v itself when lane is not in [0, 4)).
+XENTCHECK_AVX2 inline __m256d without_lane(__m256d v, std::size_t lane) {
+    const __m256i hit = _mm256_cmpeq_epi64(_mm256_setr_epi64x(0, 1, 2, 3),
+                                           _mm256_set1_epi64x(static_cast<long long>(lane)));
+    return _mm256_andnot_pd(_mm256_castsi256_pd(hit), v);
+}
+
+template <bool Checked>
+XENTCHECK_AVX2 void exp_block_avx2(const double* z, double m, double* e, std::size_t n,
+                                   accumulator<double>& sum, const prefetch_hint& next,
+                                   std::size_t excluded) {
+    const __m256d mv = _mm256_set1_pd(m);
+    // Locals: the stores to e could alias the hint, which would reload it in every iteration.
+    const char* const pf_read = static_cast<const char*>(next.read);
+    const char* const pf_write = static_cast<const char*>(next.write);
+    const std::size_t pf_bytes = next.bytes;
+    lane_sum a = start_lanes();  // one chain: its latency hides behind the exp work
+    std::size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        prefetch_step(pf_read, pf_write, pf_bytes, j * sizeof(double));
+        const __m256d e0 = shifted_exp4<Checked>(_mm256_loadu_pd(z + j), mv);
+        _mm256_storeu_pd(e + j, e0);
+        const __m256d e1 = shifted_exp4<Checked>(_mm256_loadu_pd(z + j + 4), mv);
+        _mm256_storeu_pd(e + j + 4, e1);
+        if (excluded - j < 8) {  // (unsigned) the excluded entry is in these eight
+            add_lanes(a, without_lane(e0, excluded - j));
+            add_lanes(a, without_lane(e1, excluded - j - 4));
+        } else {
+            add_lanes(a, e0);
+            add_lanes(a, e1);
+        }
+    }
+    for (; j < n; j += 4) {
+        const __m256i mask = first_lanes(n - j);
+        const __m256d maskd = _mm256_castsi256_pd(mask);
+        // Padding lanes hold m (exp(0) = 1, finite) and are zeroed before the sum.
+        const __m256d zv = _mm256_blendv_pd(mv, _mm256_maskload_pd(z + j, mask), maskd);
+        const __m256d ev = _mm256_and_pd(shifted_exp4<Checked>(zv, mv), maskd);
+        _mm256_maskstore_pd(e + j, mask, ev);
+        add_lanes(a, without_lane(ev, excluded - j));
+    }
+    flush_lanes(a, sum);
+}
+
+// float: exp(x) = 2^(k/8) * exp(r), |r| <= ln2/16, in float lanes. The eight H_j = 2^(j/8)
+// (bits less j << 20, so that adding k << 20 also scales by 2^(k >> 3)) and their tails
+// t_j = (2^(j/8) - H_j) / H_j sit in one register each (generated with MPFR at 300 bits).
+alignas(32) constexpr std::uint32_t exp2_8_bits[8] = {
+    0x3f800000, 0x3f7b95c2, 0x3f7837f0, 0x3f75fed7, 0x3f7504f3, 0x3f75672a, 0x3f7744fd, 0x3f7ac0c7};
+alignas(32) constexpr float exp2_8_tail[8] = {0x0p+0f,          -0x1.9c0c22p-27f, 0x1.125002p-25f,
+                                              -0x1.0a355p-25f,  0x1.26055cp-26f,  0x1.67a1cap-28f,
+                                              -0x1.f9c304p-27f, -0x1.a5217cp-28f};
+constexpr float inv_ln2_8f = 0x1.715476p+3f;  // 8 / ln 2
+constexpr float ln2_8f_hi = 0x1.62e43p-4f;    // ln 2 / 8, leading part
+constexpr float ln2_8f_lo = -0x1.05c61p-32f;  // ln 2 / 8 - ln2_8f_hi
+constexpr float round_shift_f = 0x1.8p23f;
+// exp(r) - 1 - r ~ r^2 (1/2 + r/6 + r^2/24): the omitted r^5/120 <= 1.3e-9 is below 0.02 ulp.
+constexpr float fc2 = 0.5f;
+constexpr float fc3 = 0x1.555556p-3f;
+constexpr float fc4 = 0x1.555556p-5f;
+// Below this the float result is subnormal or 0: std::exp per lane.
+constexpr float fast_min_f = -87.0f;
+
+/// exp(d + err) for eight float lanes with d in [fast_min_f, 0], |err| <= ulp(d) / 2. The final
+/// fma rounds once: <= ~0.55 ulp.
+XENTCHECK_AVX2 inline __m256 exp8f(__m256 d, __m256 err) {
+    __m256 kf = _mm256_fmadd_ps(d, _mm256_set1_ps(inv_ln2_8f), _mm256_set1_ps(round_shift_f));
+    const __m256i ki = _mm256_castps_si256(kf);
+    kf = _mm256_sub_ps(kf, _mm256_set1_ps(round_shift_f));
+    __m256 r = _mm256_fnmadd_ps(kf, _mm256_set1_ps(ln2_8f_hi), d);
+    r = _mm256_fnmadd_ps(kf, _mm256_set1_ps(ln2_8f_lo), r);
+    r = _mm256_add_ps(r, err);
+    const __m256i j = _mm256_and_si256(ki, _mm256_set1_epi32(7));
+    const __m256i bits = _mm256_permutevar8x32_epi32(
+        _mm256_load_si256(reinterpret_cast<const __m256i*>(exp2_8_bits)), j);
+    const __m256 tail = _mm256_permutevar8x32_ps(_mm256_load_ps(exp2_8_tail), j);
+    const __m256 scale = _mm256_castsi256_ps(_mm256_add_epi32(bits, _mm256_slli_epi32(ki, 20)));
+    const __m256 r2 = _mm256_mul_ps(r, r);
+    __m256 q = _mm256_fmadd_ps(r, _mm256_set1_ps(fc4), _mm256_set1_ps(fc3));
+    q = _mm256_fmadd_ps(r, q, _mm256_set1_ps(fc2));
+    const __m256 tmp = _mm256_fmadd_ps(r2, q, _mm256_add_ps(tail, r));
+    return _mm256_fmadd_ps(scale, tmp, scale);
+}
+
+/// Float lanes below fast_min_f (or -inf): exp of the exact d + err in double, rounded once.
+XENTCHECK_AVX2 __m256 slow_lanes_f(__m256 value, __m256 d, __m256 err, int mask) {
+    alignas(32) float v[8], dv[8], ev[8];
+    _mm256_store_ps(v, value);
+    _mm256_store_ps(dv, d);
+    _mm256_store_ps(ev, err);
+    for (int k = 0; k < 8; ++k) {
+        if ((mask >> k & 1) == 0) continue;
+        const double x = static_cast<double>(dv[k]);
+        v[k] = static_cast<float>(std::isfinite(ev[k]) ? std::exp(x + static_cast<double>(ev[k]))
+                                                       : std::exp(x));
+    }
+    return _mm256_load_ps(v);
+}
+
+/// exp(z - m) for eight float lanes, with the TwoSum error of z - m.
+template <bool Checked>
+XENTCHECK_AVX2 inline __m256 shifted_exp8f(__m256 z, __m256 m) {
+    const __m256 d = _mm256_sub_ps(z, m);
+    const __m256 b = _mm256_sub_ps(d, z);
+    const __m256 err = _mm256_add_ps(_mm256_sub_ps(z, _mm256_sub_ps(d, b)),
+                                     _mm256_sub_ps(_mm256_setzero_ps(), _mm256_add_ps(m, b)));
+    __m256 e = exp8f(d, err);
+    if constexpr (Checked) {
+        const int slow =
+            _mm256_movemask_ps(_mm256_cmp_ps(d, _mm256_set1_ps(fast_min_f), _CMP_NGE_UQ));
+        if (slow != 0) e = slow_lanes_f(e, d, err, slow);
+    }
+    return e;
+}
+
+/// Float lane sums with the same offset-1 Fast2Sum as lane_sum.
+struct lane_sum_f {
+    __m256 s;
+    __m256 c;
+};
+
+XENTCHECK_AVX2 inline void add_lanes(lane_sum_f& a, __m256 x) {
+    const __m256 t = _mm256_add_ps(a.s, x);
+    a.c = _mm256_add_ps(a.c, _mm256_add_ps(_mm256_sub_ps(a.s, t), x));
+    a.s = t;
+}
+
+XENTCHECK_AVX2 void flush_lanes(const lane_sum_f& a, accumulator<double>& sum) {
+    const __m256 s = _mm256_sub_ps(a.s, _mm256_set1_ps(1.0f));  // exact, as for double
+    const __m256d s_lo = _mm256_cvtps_pd(_mm256_castps256_ps128(s));
+    const __m256d s_hi = _mm256_cvtps_pd(_mm256_extractf128_ps(s, 1));
+    const __m256d c_lo = _mm256_cvtps_pd(_mm256_castps256_ps128(a.c));
+    const __m256d c_hi = _mm256_cvtps_pd(_mm256_extractf128_ps(a.c, 1));
+    add_four(s_lo, c_lo, sum);
+    add_four(s_hi, c_hi, sum);
+}
+
+/// v with lane `lane` set to 0 (v itself when lane is not in [0, 8)).
+XENTCHECK_AVX2 inline __m256 without_lane(__m256 v, std::size_t lane) {
+    const int l = lane < 8 ? static_cast<int>(lane) : -1;
+    const __m256i hit =
+        _mm256_cmpeq_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(l));
+    return _mm256_andnot_ps(_mm256_castsi256_ps(hit), v);
+}
+
+template <bool Checked>
+XENTCHECK_AVX2 void exp_block_avx2(const float* z, float m, float* e, std::size_t n,
+                                   accumulator<double>& sum, const prefetch_hint& next,
+                                   std::size_t excluded) {
+    const __m256 mv = _mm256_set1_ps(m);
+    const char* const pf_read = static_cast<const char*>(next.read);
+    const char* const pf_write = static_cast<const char*>(next.write);
+    const std::size_t pf_bytes = next.bytes;
+    lane_sum_f a{_mm256_set1_ps(1.0f), _mm256_setzero_ps()};
+    std::size_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        prefetch_step(pf_read, pf_write, pf_bytes, j * sizeof(float));
+        const __m256 e0 = shifted_exp8f<Checked>(_mm256_loadu_ps(z + j), mv);
+        _mm256_storeu_ps(e + j, e0);
+        const __m256 e1 = shifted_exp8f<Checked>(_mm256_loadu_ps(z + j + 8), mv);
+        _mm256_storeu_ps(e + j + 8, e1);
+        if (excluded - j < 16) {  // (unsigned) the excluded entry is in these sixteen
+            add_lanes(a, without_lane(e0, excluded - j));
+            add_lanes(a, without_lane(e1, excluded - j - 8));
+        } else {
+            add_lanes(a, e0);
+            add_lanes(a, e1);
+        }
+    }
+    for (; j < n; j += 8) {
+        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n - j)),
+                                                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        const __m256 maskf = _mm256_castsi256_ps(mask);
+        // Padding lanes hold m (exp(0) = 1, finite) and are zeroed before the sum.
+        const __m256 zv = _mm256_blendv_ps(mv, _mm256_maskload_ps(z + j, mask), maskf);
+        const __m256 ev = _mm256_and_ps(shifted_exp8f<Checked>(zv, mv), maskf);
+        _mm256_maskstore_ps(e + j, mask, ev);
+        add_lanes(a, without_lane(ev, excluded - j));
+    }
+    flush_lanes(a, sum);
+}
+
+}  // namespace
+
+void shifted_exp_block(const double* z, double m, double* e, std::size_t n,
+                       accumulator<double>& sum, double low, const prefetch_hint& next,
+                       std::size_t excluded) noexcept {
+    if (low - m >= fast_min) {
+        exp_block_avx2<false>(z, m, e, n, sum, next, excluded);
+    } else {
+        exp_block_avx2<true>(z, m, e, n, sum, next, excluded);
+    }
+}
+void shifted_exp_block(const float* z, float m, float* e, std::size_t n, accumulator<double>& sum,
+                       float low, const prefetch_hint& next, std::size_t excluded) noexcept {
+    if (low - m >= fast_min_f) {
+        exp_block_avx2<false>(z, m, e, n, sum, next, excluded);
+    } else {
+        exp_block_avx2<true>(z, m, e, n, sum, next, excluded);
+    }
+}
+
+#else  // no x86-64 vector kernels: never enabled, never called
+
+void shifted_exp_block(const double*, double, double*, std::size_t, accumulator<double>&, double,
+                       const prefetch_hint&, std::size_t) noexcept {}
+void shifted_exp_block(const float*, float, float*, std::size_t, accumulator<double>&, float,
+                       const prefetch_hint&, std::size_t) noexcept {}
+
+#endif
+
+}  // namespace xentcheck::detail
