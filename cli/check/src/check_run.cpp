@@ -434,7 +434,11 @@ run_outcome run_check(memo_implementation& impl, const run_options& o,
             shrinkable best = runner.shrink(*failing, v, out);
             out.example = describe(impl, runner, best.value().value, origin, v);
             out.message = v.message;
-            carried.emplace_back(out.name, best);
+            const std::string id = props::identity(best.value().value);
+            const bool known = std::any_of(carried.begin(), carried.end(), [&](const auto& c) {
+                return props::identity(c.second.value().value) == id;
+            });
+            if (!known) carried.emplace_back(out.name, best);
         }
         out.seconds = seconds_since(started);
         run.properties.push_back(std::move(out));
