@@ -101,6 +101,10 @@ def cross_entropy(z, target, weight, ignore_index, eps, reduction, dtype):
         scale = one / divisor if reduction == "mean" else one
         mass = a.sum(axis=1, keepdims=True)
         grad = scale * (mass * probs - a)
+        if target.ndim == 1:
+            # Ignored rows contribute exactly 0, also when every row is ignored and the mean's
+            # divisor is 0 (PyTorch: loss 0/0 = NaN, gradient 0).
+            grad = np.where(keep[:, None], grad, dtype(0))
     return probs, np.asarray(loss, dtype=dtype), grad
 
 
