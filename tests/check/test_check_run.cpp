@@ -1,0 +1,139 @@
+/// test_check_run.cpp: the run engine of `xentcheck check` through its API: counterexamples
+/// with the implementation's answer and a witness, shrinking limits, carried counterexamples,
+/// remembered answers, and the case conversions.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "check_test_support.h"
+#include "xentcheck/check/check_run.h"
+
+namespace {
+
+using namespace xentcheck::check;
+using namespace xentcheck::check::testing;
+namespace xp = xentcheck::properties;
+
+xp::generator_config float64_index_mean() {
+    xp::generator_config c;
+    c.dtypes = {xp::scalar_type::float64};
+    c.targets = {xp::target_kind::index};
+    c.reductions = {xentcheck::reduction::mean};
+    c.weights = c.ignore_index = c.label_smoothing = false;
+    return c;
+}
+
+run_options options_for(std::vector<std::string> properties) {
+    run_options o;
+    o.config = float64_index_mean();
+    o.seed = 1;
+    o.max_success = 100;
+    o.properties = std::move(properties);
+    return o;
+}
+
+TEST(CheckRun, AShiftBugGetsAWitnessBesidesItsInput) {
+    // Without the max subtraction, rows shifted to a maximum of 709 overflow: the input itself
+    // (three zero logits, a fixed case, so it is not shrunk into one that overflows by itself)
+    // is answered correctly, the shifted problem is not.
+    external_implementation ext("no_max", python_command("buggy/buggy_impl.py", "--bug no_max"));
+    memo_implementation impl(ext);
+    run_options o = options_for({"shift_invariance"});
+    o.max_success = 0;
+    xp::problem zeros;
+    zeros.rows = 1;
+    zeros.classes = 3;
+    zeros.logits = {0, 0, 0};
+    zeros.target = std::vector<std::int64_t>{0};
+    o.cases.push_back({zeros, "three zeros"});
+    const run_outcome run = run_check(impl, o);
+    ASSERT_EQ(run.properties.size(), 1u);
+    const property_outcome& p = run.properties[0];
+    ASSERT_FALSE(p.passed);
+    EXPECT_EQ(p.example->origin, "three zeros");
+    ASSERT_TRUE(p.example && p.example->outputs && p.example->witness) << p.message;
+    EXPECT_FALSE(eval_fails(case_of(p.example->problem, &*p.example->outputs, "", "")));
+    EXPECT_TRUE(eval_fails(case_of(*p.example->witness, &p.example->witness_outputs, "", "")));
+    EXPECT_EQ(p.example->witness->logits, (std::vector<double>{709, 709, 709}));
+}
+
+TEST(CheckRun, ShrinkingStopsAtItsLimitsAndSaysSo) {
+    // The block bug needs C > 256: its failures take many steps to shrink.
+    external_implementation ext("block_max",
+                                python_command("buggy/buggy_impl.py", "--bug block_max"));
+    memo_implementation impl(ext);
+    run_options o = options_for({"agrees_with_reference"});
+    o.shrink.max_evaluations = 3;
+    const run_outcome run = run_check(impl, o);
+    const property_outcome& p = run.properties[0];
+    ASSERT_FALSE(p.passed);
+    EXPECT_EQ(p.shrink_evaluations, 3u);
+    EXPECT_NE(p.shrink_stopped.find("after 3 simpler problems tried"), std::string::npos)
+        << p.shrink_stopped;
+    ASSERT_TRUE(p.example);
+    EXPECT_GT(p.example->problem.classes, 256u);
+}
+
+TEST(CheckRun, LaterPropertiesTryEarlierCounterexamplesFirstAndShareAnswers) {
+    external_implementation ext("grad_wrt_probs",
+                                python_command("buggy/buggy_impl.py", "--bug grad_wrt_probs"));
+    memo_implementation impl(ext);
+    const run_outcome run = run_check(
+        impl, options_for({"agrees_with_reference", "grad_rows_sum_to_zero", "probs_sum_to_one"}));
+    ASSERT_EQ(run.properties.size(), 3u);
+    EXPECT_FALSE(run.properties[0].passed);
+    ASSERT_FALSE(run.properties[1].passed);
+    EXPECT_EQ(run.properties[1].tests, 1);  // the carried counterexample fails at once
+    EXPECT_NE(run.properties[1].example->origin.find("agrees_with_reference"), std::string::npos);
+    EXPECT_TRUE(run.properties[2].passed);
+    EXPECT_EQ(run.properties[2].tests, 101);
+    // The generated problems are the same for all three: each is asked once.
+    EXPECT_LT(run.requests, 250u);
+}
+
+TEST(CheckRun, FixedCasesRunFirstAndAreNotShrunk) {
+    external_implementation ext("numpy", python_command("python/numpy_impl.py"));
+    memo_implementation impl(ext);
+    run_options o = options_for({"agrees_with_reference"});
+    o.max_success = 5;
+    xp::problem p;
+    p.rows = 1;
+    p.classes = 2;
+    p.logits = {0.5, -1.5};
+    p.target = std::vector<std::int64_t>{1};
+    o.cases.push_back({p, "a test case"});
+    const run_outcome run = run_check(impl, o);
+    EXPECT_TRUE(run.properties[0].passed);
+    EXPECT_EQ(run.properties[0].tests, 6);
+}
+
+TEST(CheckRun, UnknownPropertyNamesAreRejected) {
+    external_implementation ext("numpy", python_command("python/numpy_impl.py"));
+    memo_implementation impl(ext);
+    EXPECT_THROW(run_check(impl, options_for({"no_such_property"})), std::invalid_argument);
+}
+
+TEST(CheckCases, ProblemsRoundTripThroughTheCaseFormat) {
+    xp::problem p;
+    p.dtype = xp::scalar_type::float32;
+    p.rows = 2;
+    p.classes = 3;
+    p.logits = {0.5, -std::numeric_limits<double>::infinity(), 2, 1, 1, -3.25};
+    p.target = std::vector<std::int64_t>{2, 0};
+    p.ignore_index = 0;
+    p.weight = {1, 0.5, 2};
+    p.label_smoothing = 0.125;
+    p.reduction = xentcheck::reduction::none;
+    const auto c = case_of(p, nullptr, "n", "a note");
+    EXPECT_EQ(xp::identity(problem_of(c)), xp::identity(p));
+    const std::string json = case_json(c);
+    EXPECT_NE(json.find("\"note\":\"a note\""), std::string::npos) << json;
+    EXPECT_NE(json.find("\"dtype\":\"float32\""), std::string::npos) << json;
+    // float32 cases must hold float32 values exactly.
+    auto bad = c;
+    bad.logits[0] = bad.given[0] = 0.1;
+    EXPECT_THROW(problem_of(bad), xentcheck::input_error);
+}
+
+}  // namespace
