@@ -91,7 +91,8 @@ void BM_per_request_overhead(benchmark::State& state) {
     }
 }
 
-#define XENTCHECK_SHAPES Args({1, 4})->Args({1, 16})->Args({8, 16})->Args({32, 16})
+#define XENTCHECK_SHAPES \
+    Args({1, 4})->Args({1, 16})->Args({2, 16})->Args({4, 16})->Args({8, 16})->Args({32, 16})
 BENCHMARK(BM_encode_request)->XENTCHECK_SHAPES;
 BENCHMARK(BM_decode_response)->XENTCHECK_SHAPES;
 BENCHMARK(BM_compare_with_reference)->XENTCHECK_SHAPES;

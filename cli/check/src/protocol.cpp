@@ -107,6 +107,169 @@ void require_matrix(const numeric_value& v, std::string_view field, std::size_t 
     }
 }
 
+/// A forward-only reader for the common response form; every method returns false at the
+/// first thing outside it.
+class response_reader {
+  public:
+    explicit response_reader(std::string_view text)
+        : p_(text.data()), end_(text.data() + text.size()) {}
+
+    char peek() {
+        while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\r' || *p_ == '\n'))
+            ++p_;
+        return p_ < end_ ? *p_ : '\0';
+    }
+    bool consume(char c) {
+        if (peek() != c) return false;
+        ++p_;
+        return true;
+    }
+    bool at_end() { return peek() == '\0' && p_ == end_; }
+
+    /// A key without escapes.
+    bool key(std::string_view& out) {
+        if (!consume('"')) return false;
+        const char* start = p_;
+        while (p_ < end_ && *p_ != '"' && *p_ != '\\')
+            ++p_;
+        if (p_ == end_ || *p_ != '"') return false;
+        out = std::string_view(start, static_cast<std::size_t>(p_ - start));
+        ++p_;
+        return consume(':');
+    }
+
+    /// A JSON number (the double json_cursor reads: std::from_chars of the literal), or a
+    /// string parse_nonfinite_token accepts.
+    bool number(double& out) {
+        if (peek() == '"') {
+            const char* start = ++p_;
+            while (p_ < end_ && *p_ != '"' && *p_ != '\\')
+                ++p_;
+            if (p_ == end_ || *p_ != '"') return false;
+            const auto v = parse_nonfinite_token(
+                std::string_view(start, static_cast<std::size_t>(p_ - start)));
+            ++p_;
+            if (!v) return false;
+            out = *v;
+            return true;
+        }
+        const char* q = literal_end();
+        if (!q) return false;
+        const auto r = std::from_chars(p_, q, out);
+        if (r.ec != std::errc() || r.ptr != q) return false;
+        p_ = q;
+        return true;
+    }
+
+    /// An integer literal that fits int64.
+    bool integer(std::int64_t& out) {
+        peek();
+        const char* q = literal_end();
+        if (!q) return false;
+        const auto r = std::from_chars(p_, q, out);
+        if (r.ec != std::errc() || r.ptr != q) return false;  // a fraction or exponent
+        p_ = q;
+        return true;
+    }
+
+    /// `rows` rows of `cols` numbers, appended to `out`.
+    bool matrix(std::vector<double>& out, std::size_t rows, std::size_t cols) {
+        if (!consume('[')) return false;
+        for (std::size_t i = 0; i < rows; ++i) {
+            if ((i && !consume(',')) || !row(out, cols)) return false;
+        }
+        return consume(']');
+    }
+
+    /// `count` numbers in one array, appended to `out`.
+    bool row(std::vector<double>& out, std::size_t count) {
+        if (!consume('[')) return false;
+        double v = 0;
+        for (std::size_t j = 0; j < count; ++j) {
+            if ((j && !consume(',')) || !number(v)) return false;
+            out.push_back(v);
+        }
+        return consume(']');
+    }
+
+  private:
+    /// The end of the JSON number literal at p_ (grammar checked), or null.
+    const char* literal_end() const {
+        const char* q = p_;
+        const auto digit = [&] { return q < end_ && *q >= '0' && *q <= '9'; };
+        if (q < end_ && *q == '-') ++q;
+        if (q < end_ && *q == '0') {
+            ++q;
+        } else if (digit()) {
+            while (digit())
+                ++q;
+        } else {
+            return nullptr;
+        }
+        if (q < end_ && *q == '.') {
+            ++q;
+            if (!digit()) return nullptr;
+            while (digit())
+                ++q;
+        }
+        if (q < end_ && (*q == 'e' || *q == 'E')) {
+            ++q;
+            if (q < end_ && (*q == '+' || *q == '-')) ++q;
+            if (!digit()) return nullptr;
+            while (digit())
+                ++q;
+        }
+        return q;
+    }
+
+    const char* p_;
+    const char* end_;
+};
+
+/// The usual successful response, read directly: exactly the members id (the expected one),
+/// probs and grad (rows x classes), loss (a number, or `rows` numbers for reduction none), in
+/// any order. False for anything else, including every fault; decode_response then reads the
+/// line with json_cursor, which gives the same values for what this accepts.
+bool decode_common_response(std::string_view line, std::int64_t expected_id,
+                            const response_shape& shape, response_values& v) {
+    response_reader in(line);
+    if (!in.consume('{')) return false;
+    bool id = false, probs = false, loss = false, grad = false;
+    const std::size_t n = shape.rows * shape.classes;
+    v.probs.clear();
+    v.grad.clear();
+    v.loss.clear();
+    v.probs.reserve(n);
+    v.grad.reserve(n);
+    do {
+        std::string_view key;
+        if (!in.key(key)) return false;
+        if (key == "id" && !id) {
+            std::int64_t value = 0;
+            if (!in.integer(value) || value != expected_id) return false;
+            id = true;
+        } else if (key == "probs" && !probs) {
+            if (!in.matrix(v.probs, shape.rows, shape.classes)) return false;
+            probs = true;
+        } else if (key == "grad" && !grad) {
+            if (!in.matrix(v.grad, shape.rows, shape.classes)) return false;
+            grad = true;
+        } else if (key == "loss" && !loss) {
+            if (shape.reduction == reduction::none) {
+                if (!in.row(v.loss, shape.rows)) return false;
+            } else {
+                double value = 0;
+                if (!in.number(value)) return false;
+                v.loss.push_back(value);
+            }
+            loss = true;
+        } else {
+            return false;
+        }
+    } while (in.consume(','));
+    return in.consume('}') && in.at_end() && id && probs && loss && grad;
+}
+
 }  // namespace
 
 void validate_request(const request& r) {
@@ -256,6 +419,8 @@ decoded_request decode_request(std::string_view line) {
 outcome decode_response(std::string_view line, std::int64_t expected_id,
                         const response_shape& shape) {
     outcome result;
+    if (decode_common_response(line, expected_id, shape, result.values)) return result;
+    result.values = {};
     fault& f = result.fault;
     try {
         json_cursor in(line);
