@@ -135,9 +135,14 @@ std::string text_report(const run_outcome& run, const report_context& ctx) {
         indent_lines(out, p.message, "        ");
         if (p.example) {
             const counterexample& ce = *p.example;
-            out +=
-                fmt::format("        counterexample ({}), shrunk in {} step{} from {}",
-                            shape_of(ce.problem), p.shrinks, p.shrinks == 1 ? "" : "s", ce.origin);
+            if (p.shrinks == 0) {
+                out += fmt::format("        counterexample ({}), as found: {}",
+                                   shape_of(ce.problem), ce.origin);
+            } else {
+                out += fmt::format("        counterexample ({}), shrunk in {} step{} from {}",
+                                   shape_of(ce.problem), p.shrinks, p.shrinks == 1 ? "" : "s",
+                                   ce.origin);
+            }
             if (!p.shrink_stopped.empty()) out += " (shrinking stopped " + p.shrink_stopped + ")";
             out += ":\n          " + shortened(counterexample_json(p, ctx)) + "\n";
             if (!ce.fault.empty()) out += "        fault: " + ce.fault + "\n";

@@ -32,9 +32,9 @@ bool assumes_nonnegative_targets(std::string_view name) {
 /// The configuration a property draws from in a check: the registry's narrowing, and for the
 /// properties that ask several problems per case (the symmetries, determinism and
 /// self-consistency) at most 4097 classes (every block edge) and 16384 values (self-consistency,
-/// with up to 25 problems per case: 4096). The values sent and parsed set the cost of a run;
-/// vocabulary-sized problems (up to 131072 classes) are asked once per case by the properties
-/// that need one answer, which share it.
+/// with up to 25 problems per case: 2048; a row of up to 4097 classes is still drawn alone). The
+/// values sent and parsed set the cost of a run; vocabulary-sized problems (up to 131072 classes)
+/// are asked once per case by the properties that need one answer, which share it.
 props::generator_config check_config(const props::property_info& p,
                                      const props::generator_config& base) {
     props::generator_config c = p.config_for(base);
@@ -44,7 +44,7 @@ props::generator_config check_config(const props::property_info& p,
         c.max_classes = std::min<std::size_t>(c.max_classes, 4097);
         c.max_elements = std::min<std::size_t>(c.max_elements, 16384);
     }
-    if (name == "self_consistency") c.max_elements = std::min<std::size_t>(c.max_elements, 4096);
+    if (name == "self_consistency") c.max_elements = std::min<std::size_t>(c.max_elements, 2048);
     return c;
 }
 
