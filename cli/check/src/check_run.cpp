@@ -371,6 +371,9 @@ run_outcome run_check(memo_implementation& impl, const run_options& o,
     // fault found once (a crash, a hang) is not searched for and shrunk again from scratch.
     std::vector<std::pair<std::string, shrinkable>> carried;  // (property, counterexample)
     draws generated(o.seed, o.max_success, o.max_size);
+    std::unordered_set<std::string> fixed_ids;
+    for (const fixed_case& fc : o.cases)
+        fixed_ids.insert(props::identity(fc.problem));
     clock::duration shrinking_spent{0};
     for (std::size_t index = 0; index < infos.size(); ++index) {
         const props::property_info& info = *infos[index];
@@ -406,7 +409,8 @@ run_outcome run_check(memo_implementation& impl, const run_options& o,
         }
         for (std::size_t k = 0; !failing && k < carried.size(); ++k) {
             const props::labelled_problem earlier = carried[k].second.value();
-            if (!fits(earlier.value, config)) continue;
+            if (!fits(earlier.value, config) || fixed_ids.count(props::identity(earlier.value)))
+                continue;  // too large for this property, or tried already as a fixed case
             ++out.tests;
             v = runner.check(earlier.value);
             tick();
