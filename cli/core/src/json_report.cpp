@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <cstring>
 #include <iterator>
+#include <utility>
+#include <vector>
 
 #include "xentcheck/cli/json_out.h"
 #include "xentcheck/cli/report.h"
@@ -119,10 +121,20 @@ class entry_writer {
     }
     static std::size_t matrix_bound(std::size_t values) { return 8 + values * (number_bound + 3); }
 
-    void check(const check_entry& e) {
+    /// `name` as a JSON string: `cached` holds the name last written in this position and its
+    /// JSON text, which the checks of consecutive cases almost always share.
+    void name(const std::string& name, std::pair<std::string, std::string>& cached) {
+        if (name != cached.first) {
+            cached.first = name;
+            cached.second = json_string(name);
+        }
+        raw(cached.second);
+    }
+
+    void check(const check_entry& e, std::pair<std::string, std::string>& cached_name) {
         const xentcheck::check_result& r = e.result;
         raw("{\"name\":");
-        string(r.name);
+        name(r.name, cached_name);
         raw(",\"status\":\"");
         raw(e.status());
         ch('"');
@@ -236,7 +248,8 @@ class json_report final : public report {
             w.raw(",\"checks\":[");
             for (std::size_t k = 0; k < e.checks.size(); ++k) {
                 if (k) w.ch(',');
-                w.check(e.checks[k]);
+                if (k == check_names_.size()) check_names_.emplace_back();
+                w.check(e.checks[k], check_names_[k]);
             }
             w.raw("],\"field\":null,\"error\":null}");
         }
@@ -306,6 +319,7 @@ class json_report final : public report {
     bool any_ = false;
     number_cache numbers_;
     std::string file_, file_json_;
+    std::vector<std::pair<std::string, std::string>> check_names_;  // by position: name, JSON
 };
 
 }  // namespace
