@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <stdexcept>
 #include <unordered_set>
 
@@ -85,7 +86,9 @@ std::string signature(const props::generator_config& c) {
 }
 
 /// The generated problems of a run, drawn once per configuration: properties with the same
-/// configuration see the same problems (and their answers are remembered).
+/// configuration see the same problems (and their answers are remembered). Drawn problems are
+/// kept up to a memory budget; past it (very large --max-success) a problem is drawn again
+/// from its remembered random state when asked.
 class draws {
   public:
     struct drawn {
@@ -97,29 +100,39 @@ class draws {
         : seed_(seed), count_(count), max_size_(max_size) {}
 
     /// Problem i (from 0) of the configuration.
-    const drawn& get(const props::generator_config& config, int i) {
+    std::shared_ptr<const drawn> get(const props::generator_config& config, int i) {
         auto [it, fresh] = streams_.try_emplace(signature(config), config, seed_);
         stream& s = it->second;
-        while (static_cast<int>(s.cases.size()) <= i) {
-            const rc::Random r = s.random.split();
-            const int n = static_cast<int>(s.cases.size());
-            shrinkable source = s.gen(r, size_of(n, count_, max_size_));
-            props::labelled_problem value = source.value();
-            s.cases.push_back({std::move(source), std::move(value)});
+        const auto k = static_cast<std::size_t>(i);
+        while (s.randoms.size() <= k)
+            s.randoms.push_back(s.random.split());
+        if (s.cases.size() > k && s.cases[k]) return s.cases[k];
+        shrinkable source = s.gen(s.randoms[k], size_of(i, count_, max_size_));
+        props::labelled_problem value = source.value();
+        auto d = std::make_shared<const drawn>(drawn{std::move(source), std::move(value)});
+        const std::size_t bytes = 12 * d->value.value.logits.size() + 256;
+        if (used_ + bytes <= budget) {
+            used_ += bytes;
+            if (s.cases.size() <= k) s.cases.resize(k + 1);
+            s.cases[k] = d;
         }
-        return s.cases[static_cast<std::size_t>(i)];
+        return d;
     }
 
   private:
+    /// Estimated bytes of kept problems (values and their genomes), across configurations.
+    static constexpr std::size_t budget = std::size_t(128) << 20;
     struct stream {
         stream(const props::generator_config& c, std::uint64_t seed)
             : gen(props::gen_labelled_problem(c)), random(seed) {}
         rc::Gen<props::labelled_problem> gen;
-        rc::Random random;
-        std::vector<drawn> cases;
+        rc::Random random;                                ///< splits give each case its state
+        std::vector<rc::Random> randoms;                  ///< the state of case i
+        std::vector<std::shared_ptr<const drawn>> cases;  ///< kept problems (or null)
     };
     std::uint64_t seed_;
     int count_, max_size_;
+    std::size_t used_ = 0;
     std::map<std::string, stream> streams_;
 };
 
@@ -421,12 +434,12 @@ run_outcome run_check(memo_implementation& impl, const run_options& o,
         }
         if (!failing) {
             for (int i = 0; i < o.max_success; ++i) {
-                const draws::drawn& drawn = generated.get(config, i);
+                const std::shared_ptr<const draws::drawn> drawn = generated.get(config, i);
                 ++out.tests;
-                v = runner.check(drawn.value.value);
+                v = runner.check(drawn->value.value);
                 tick();
                 if (!v) {
-                    failing = drawn.source;
+                    failing = drawn->source;
                     origin = "generated case " + std::to_string(i + 1) + " of " +
                              std::to_string(o.max_success);
                     break;

@@ -34,7 +34,7 @@ class memo_implementation final : public properties::implementation {
   public:
     /// Wraps `inner` (not owned); remembers up to `byte_budget` bytes of answers.
     explicit memo_implementation(external_implementation& inner,
-                                 std::size_t byte_budget = std::size_t(256) << 20);
+                                 std::size_t byte_budget = std::size_t(128) << 20);
     /// The inner implementation's name.
     std::string name() const override { return inner_.name(); }
     /// The remembered answer, or a request; a fault is remembered and thrown as fault_error.
