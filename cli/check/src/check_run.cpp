@@ -3,16 +3,14 @@
 #include "xentcheck/check/check_run.h"
 
 #include <algorithm>
-#include <map>
 #include <memory>
 #include <stdexcept>
 #include <unordered_set>
 
-#include <rapidcheck/Gen.h>
-#include <rapidcheck/Random.h>
 #include <rapidcheck/Seq.h>
-#include <rapidcheck/Shrinkable.h>
 #include <rapidcheck/shrinkable/Create.h>
+
+#include "check_draws.h"
 
 namespace xentcheck::check {
 
@@ -21,7 +19,8 @@ namespace {
 using clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 namespace props = xentcheck::properties;
-using shrinkable = rc::Shrinkable<props::labelled_problem>;
+using detail::draws;
+using detail::shrinkable;
 
 /// Properties whose bounds assume no negative target entry (the generators never draw one;
 /// a fixed case may have one).
@@ -54,87 +53,6 @@ bool fits(const props::problem& p, const props::generator_config& c) {
     return p.rows <= std::max<std::size_t>(c.max_rows, 1) && p.classes <= c.max_classes &&
            p.classes >= c.min_classes && p.rows * p.classes <= c.max_elements;
 }
-
-/// RapidCheck's size for case i of n: from 0 up to max_size at the last case.
-int size_of(int i, int n, int max_size) {
-    if (n <= 1) return max_size;
-    return static_cast<int>(static_cast<long long>(i) * max_size / (n - 1));
-}
-
-/// A configuration as a string: equal strings draw equal problems from equal seeds.
-std::string signature(const props::generator_config& c) {
-    std::string s;
-    for (const auto t : c.dtypes)
-        s += std::to_string(static_cast<int>(t)) + ",";
-    s += ";";
-    for (const auto t : c.targets)
-        s += std::to_string(static_cast<int>(t)) + ",";
-    s += ";";
-    for (const auto r : c.reductions)
-        s += std::to_string(static_cast<int>(r)) + ",";
-    s += ";";
-    for (const auto r : c.regimes)
-        s += std::to_string(static_cast<int>(r)) + ",";
-    for (const bool b : {c.weights, c.ignore_index, c.label_smoothing, c.soft_targets,
-                         c.unnormalised_targets, c.whole_row_masks})
-        s += b ? '1' : '0';
-    for (const std::size_t n : {c.min_classes, c.max_classes, c.max_rows, c.max_elements}) {
-        s += ';';
-        s += std::to_string(n);
-    }
-    return s;
-}
-
-/// The generated problems of a run, drawn once per configuration: properties with the same
-/// configuration see the same problems (and their answers are remembered). Drawn problems are
-/// kept up to a memory budget; past it (very large --max-success) a problem is drawn again
-/// from its remembered random state when asked.
-class draws {
-  public:
-    struct drawn {
-        shrinkable source;              ///< for shrinking
-        props::labelled_problem value;  ///< source.value(), expressed once
-    };
-
-    draws(std::uint64_t seed, int count, int max_size)
-        : seed_(seed), count_(count), max_size_(max_size) {}
-
-    /// Problem i (from 0) of the configuration.
-    std::shared_ptr<const drawn> get(const props::generator_config& config, int i) {
-        auto [it, fresh] = streams_.try_emplace(signature(config), config, seed_);
-        stream& s = it->second;
-        const auto k = static_cast<std::size_t>(i);
-        while (s.randoms.size() <= k)
-            s.randoms.push_back(s.random.split());
-        if (s.cases.size() > k && s.cases[k]) return s.cases[k];
-        shrinkable source = s.gen(s.randoms[k], size_of(i, count_, max_size_));
-        props::labelled_problem value = source.value();
-        auto d = std::make_shared<const drawn>(drawn{std::move(source), std::move(value)});
-        const std::size_t bytes = 12 * d->value.value.logits.size() + 256;
-        if (used_ + bytes <= budget) {
-            used_ += bytes;
-            if (s.cases.size() <= k) s.cases.resize(k + 1);
-            s.cases[k] = d;
-        }
-        return d;
-    }
-
-  private:
-    /// Estimated bytes of kept problems (values and their genomes), across configurations.
-    static constexpr std::size_t budget = std::size_t(128) << 20;
-    struct stream {
-        stream(const props::generator_config& c, std::uint64_t seed)
-            : gen(props::gen_labelled_problem(c)), random(seed) {}
-        rc::Gen<props::labelled_problem> gen;
-        rc::Random random;                                ///< splits give each case its state
-        std::vector<rc::Random> randoms;                  ///< the state of case i
-        std::vector<std::shared_ptr<const drawn>> cases;  ///< kept problems (or null)
-    };
-    std::uint64_t seed_;
-    int count_, max_size_;
-    std::size_t used_ = 0;
-    std::map<std::string, stream> streams_;
-};
 
 double seconds_since(clock::time_point t) {
     return std::chrono::duration<double>(clock::now() - t).count();
