@@ -104,7 +104,9 @@ properties::problem probe_problem(const properties::generator_config& config) {
     return p;
 }
 
-/// Faults that show the process never got as far as answering.
+/// Faults that show the process cannot be run: it could not be started, it ended without a
+/// signal before answering anything, or it never answered. (A crash by a signal is a finding:
+/// the implementation crashed on the problem it was given, even if that is every problem.)
 bool startup_failure(const check::fault& f) {
     using check::fault_kind;
     if (!f.at_startup) return false;
@@ -112,7 +114,6 @@ bool startup_failure(const check::fault& f) {
         case fault_kind::start_failed:
         case fault_kind::exited:
         case fault_kind::output_closed:
-        case fault_kind::crashed:
         case fault_kind::timed_out:
             return true;
         default:

@@ -99,6 +99,17 @@ TEST(CheckFaults, ACommandThatCannotRunExitsTwo) {
     }
 }
 
+TEST(CheckFaults, AnImplementationCrashingOnEveryProblemIsAFindingNotAStartFailure) {
+    const auto r = run_xentcheck(
+        {"check", "--impl", "kill -SEGV $$", "--max-success", "10", "--format", "json"}, 60);
+    ASSERT_EQ(r.exit_code, 1) << r.err;
+    const auto report = parse_json(r.out);
+    EXPECT_EQ(report.at("summary").at("failed"), 17);
+    const auto p = property_of(report, "agrees_with_reference");
+    EXPECT_EQ(p.at("fault"), "crashed");
+    EXPECT_EQ(p.at("counterexample").at("logits"), nlohmann::json::parse("[[0]]"));
+}
+
 TEST(CheckFaults, AnImplementationThatNeverAnswersExitsTwo) {
     const auto r = run_xentcheck(
         {"check", "--impl", python_impl("buggy/faults.py", "--fault no_read"), "--timeout", "0.3"},
