@@ -43,10 +43,19 @@ void index_grad_range(const batch_job<T>& job, std::span<const T> e, std::span<T
             g[j] = scale * (mass * pj - job.eps_per_class * job.weight(begin + j));
         }
     } else {
-        // s A p_j = (s A / S) e_j: one product per entry, a loop the compiler vectorises.
+        // s A p_j = (s A / S) e_j: one product per entry.
         const T factor = scale * (mass * inv_sum);
-        for (std::size_t j = 0; j < e.size(); ++j)
-            g[j] = factor * e[j];
+        bool done = false;
+        if constexpr (has_vector_kernels_v<T>) {
+            if (vector_kernels_enabled() && g.data() == e.data()) {
+                scale_block(g.data(), factor, g.size());
+                done = true;
+            }
+        }
+        if (!done) {
+            for (std::size_t j = 0; j < e.size(); ++j)
+                g[j] = factor * e[j];
+        }
     }
     if (t < begin || t >= begin + e.size()) return;
     const T wt = job.weight(t);

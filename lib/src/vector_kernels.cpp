@@ -186,7 +186,36 @@ XENTCHECK_AVX2 block_max<float> scan_avx2(const float* z, std::size_t n) {
     return scan_vectors<float, float_ops>(z, n);
 }
 
+XENTCHECK_AVX2 void scale_avx2(double* v, double factor, std::size_t n) {
+    const __m256d f = _mm256_set1_pd(factor);
+    std::size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        _mm256_storeu_pd(v + j, _mm256_mul_pd(f, _mm256_loadu_pd(v + j)));
+        _mm256_storeu_pd(v + j + 4, _mm256_mul_pd(f, _mm256_loadu_pd(v + j + 4)));
+    }
+    for (; j < n; ++j)
+        v[j] = factor * v[j];
+}
+
+XENTCHECK_AVX2 void scale_avx2(float* v, float factor, std::size_t n) {
+    const __m256 f = _mm256_set1_ps(factor);
+    std::size_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        _mm256_storeu_ps(v + j, _mm256_mul_ps(f, _mm256_loadu_ps(v + j)));
+        _mm256_storeu_ps(v + j + 8, _mm256_mul_ps(f, _mm256_loadu_ps(v + j + 8)));
+    }
+    for (; j < n; ++j)
+        v[j] = factor * v[j];
+}
+
 }  // namespace
+
+void scale_block(double* v, double factor, std::size_t n) noexcept {
+    scale_avx2(v, factor, n);
+}
+void scale_block(float* v, float factor, std::size_t n) noexcept {
+    scale_avx2(v, factor, n);
+}
 
 block_max<double> scan_block(const double* z, std::size_t n) noexcept {
     return scan_avx2(z, n);
@@ -196,6 +225,9 @@ block_max<float> scan_block(const float* z, std::size_t n) noexcept {
 }
 
 #else  // no x86-64 vector kernels: never enabled, never called
+
+void scale_block(double*, double, std::size_t) noexcept {}
+void scale_block(float*, float, std::size_t) noexcept {}
 
 block_max<double> scan_block(const double*, std::size_t n) noexcept {
     return {0, 0, n, true};

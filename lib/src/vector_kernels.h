@@ -25,6 +25,11 @@ struct block_max {
 block_max<double> scan_block(const double* z, std::size_t n) noexcept;
 block_max<float> scan_block(const float* z, std::size_t n) noexcept;
 
+/// v_j = factor * v_j for j in [0, n) (the same products as a scalar loop, four or eight at a
+/// time).
+void scale_block(double* v, double factor, std::size_t n) noexcept;
+void scale_block(float* v, float factor, std::size_t n) noexcept;
+
 /// Memory the caller will need next (the next row's logits and output), fetched into cache
 /// while a block is computed; bytes = 0 for none.
 struct prefetch_hint {
