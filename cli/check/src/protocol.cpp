@@ -153,11 +153,10 @@ class response_reader {
             out = *v;
             return true;
         }
-        const char* q = literal_end();
-        if (!q) return false;
-        const auto r = std::from_chars(p_, q, out);
-        if (r.ec != std::errc() || r.ptr != q) return false;
-        p_ = q;
+        // std::from_chars finds the end; the JSON grammar of what it read is checked after.
+        const auto r = std::from_chars(p_, end_, out);
+        if (r.ec != std::errc() || !json_number_literal(p_, r.ptr)) return false;
+        p_ = r.ptr;
         return true;
     }
 
@@ -193,6 +192,20 @@ class response_reader {
     }
 
   private:
+    /// Whether [first, last), which std::from_chars read as a number, is a JSON number:
+    /// from_chars also reads "inf", "nan", ".5", "1." and leading zeros, which JSON does not
+    /// have (its exponent part needs digits, and from_chars stops before an 'e' without them).
+    static bool json_number_literal(const char* first, const char* last) {
+        const auto digit = [](const char* c) { return *c >= '0' && *c <= '9'; };
+        if (first != last && *first == '-') ++first;
+        if (first == last || !digit(first)) return false;
+        if (*first == '0' && first + 1 != last && digit(first + 1)) return false;
+        const char* c = first + 1;
+        while (c != last && digit(c))
+            ++c;
+        return c == last || *c != '.' || (c + 1 != last && digit(c + 1));
+    }
+
     /// The end of the JSON number literal at p_ (grammar checked), or null.
     const char* literal_end() const {
         const char* q = p_;

@@ -99,33 +99,20 @@ class cursor {
             out = number_token{*v, false, 0, true};
             return true;
         }
-        const char* q = p_;
-        if (q < end_ && *q == '-') ++q;
-        if (q < end_ && *q == '0') {
-            ++q;
-        } else if (q < end_ && *q >= '1' && *q <= '9') {
-            while (q < end_ && is_digit(*q))
-                ++q;
-        } else {
-            return false;
-        }
-        bool integer = true;
-        if (q < end_ && *q == '.') {
-            integer = false;
-            if (++q >= end_ || !is_digit(*q)) return false;
-            while (q < end_ && is_digit(*q))
-                ++q;
-        }
-        if (q < end_ && (*q == 'e' || *q == 'E')) {
-            integer = false;
-            ++q;
-            if (q < end_ && (*q == '+' || *q == '-')) ++q;
-            if (q >= end_ || !is_digit(*q)) return false;
-            while (q < end_ && is_digit(*q))
-                ++q;
-        }
-        const auto r = std::from_chars(p_, q, out.value);
-        if (r.ec != std::errc() || r.ptr != q) return false;  // out of range: not the fast form
+        // std::from_chars finds the end; the JSON grammar of what it read is checked after
+        // (from_chars also reads "inf", "nan", ".5", "1." and leading zeros; an exponent
+        // without digits it leaves unread, and the caller then finds no delimiter).
+        const auto r = std::from_chars(p_, end_, out.value);
+        if (r.ec != std::errc()) return false;  // out of range too: not the fast form
+        const char* const q = r.ptr;
+        const char* d = p_ + (*p_ == '-');
+        if (d == q || !is_digit(*d)) return false;
+        if (*d == '0' && d + 1 != q && is_digit(d[1])) return false;
+        const char* c = d + 1;
+        while (c != q && is_digit(*c))
+            ++c;
+        if (c != q && *c == '.' && !(c + 1 != q && is_digit(c[1]))) return false;
+        const bool integer = c == q;
         out.from_string = false;
         out.integer = false;
         if (integer) {
