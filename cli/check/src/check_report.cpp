@@ -131,6 +131,7 @@ std::string text_report(const run_outcome& run, const report_context& ctx) {
         const property_outcome& p = run.properties[k];
         out += fmt::format("  {}  {:<38} {:>5} test{} {:>8.2f} s\n", p.passed ? "pass" : "FAIL",
                            p.name, p.tests, p.tests == 1 ? " " : "s", p.seconds);
+        if (!p.note.empty()) out += "        note: " + p.note + "\n";
         if (p.passed) continue;
         indent_lines(out, p.message, "        ");
         if (p.example) {
@@ -241,6 +242,9 @@ std::string json_report(const run_outcome& run, const report_context& ctx) {
         fmt::format_to(fmt::appender(b), "{},", p.shrink_evaluations);
         json_key(b, "shrink_stopped");
         json_string_or_null(b, p.shrink_stopped);
+        cli::write_raw(b, ",");
+        json_key(b, "note");
+        json_string_or_null(b, p.note);
         cli::write_raw(b, ",");
         json_key(b, "counterexample");
         cli::write_raw(b, ce ? counterexample_json(p, ctx) : "null");
@@ -366,11 +370,16 @@ std::string junit_report(const run_outcome& run, const report_context& ctx) {
             "    <testcase classname=\"xentcheck.check\" name=\"{}\" time=\"{:.3f}\" "
             "assertions=\"{}\"",
             xml_escape(p.name), p.seconds, p.tests);
-        if (p.passed) {
+        if (p.passed && p.note.empty()) {
             out += "/>\n";
             continue;
         }
         out += ">\n";
+        if (!p.note.empty()) out += "      <system-out>" + xml_escape(p.note) + "</system-out>\n";
+        if (p.passed) {
+            out += "    </testcase>\n";
+            continue;
+        }
         const counterexample* ce = p.example ? &*p.example : nullptr;
         std::string body = p.message + "\n\n";
         if (ce) {

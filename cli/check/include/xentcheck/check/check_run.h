@@ -80,6 +80,7 @@ struct property_outcome {
     std::size_t shrinks = 0;                ///< simplifications taken
     std::size_t shrink_evaluations = 0;     ///< simpler problems tried
     std::string shrink_stopped;             ///< why shrinking stopped at a limit, or ""
+    std::string note;                       ///< problems xentcheck could not evaluate, or ""
     double seconds = 0;                     ///< wall time
 };
 
