@@ -112,7 +112,9 @@ struct batch {
 class pipeline {
   public:
     pipeline(report& out, const eval_run_options& options)
-        : out_(out), options_(options), max_in_flight_(2 * std::size_t{options.jobs} + 1) {}
+        // The calling thread reads ahead this far: when a worker is descheduled holding the
+        // oldest batch (a busy machine), the others are evaluated meanwhile.
+        : out_(out), options_(options), max_in_flight_(4 * std::size_t{options.jobs} + 4) {}
 
     ~pipeline() {
         {

@@ -29,7 +29,7 @@ unsigned default_eval_jobs() noexcept;
 /// Reads every case of `files` in order (case_reader), evaluates it (evaluator) and passes it,
 /// or the problem that stopped it, to `out` in input order; returns the counts (the caller
 /// calls out.finish). With jobs > 1, batches of cases are evaluated on worker threads while
-/// the calling thread reads ahead and reports finished batches; at most 2 * jobs + 1 batches
+/// the calling thread reads ahead and reports finished batches; at most 4 * jobs + 4 batches
 /// are in flight, and a case of more than batch_values logits is evaluated on its own once
 /// the batches before it are reported, so memory stays bounded by a few batches plus one
 /// large case. Workers start only once a first batch is full: small runs stay on one thread.
