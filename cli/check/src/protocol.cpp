@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "json_cursor.h"
+#include "response_reader.h"
 #include "xentcheck/check/json_numbers.h"
 
 namespace xentcheck::check {
@@ -13,6 +14,7 @@ namespace xentcheck::check {
 using detail::decode_error;
 using detail::json_cursor;
 using detail::numeric_value;
+using detail::response_reader;
 
 std::string_view to_string(dtype type) noexcept {
     return type == dtype::float32 ? "float32" : "float64";
@@ -106,138 +108,6 @@ void require_matrix(const numeric_value& v, std::string_view field, std::size_t 
                                                         std::to_string(v.cols));
     }
 }
-
-/// A forward-only reader for the common response form; every method returns false at the
-/// first thing outside it.
-class response_reader {
-  public:
-    explicit response_reader(std::string_view text)
-        : p_(text.data()), end_(text.data() + text.size()) {}
-
-    char peek() {
-        while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\r' || *p_ == '\n'))
-            ++p_;
-        return p_ < end_ ? *p_ : '\0';
-    }
-    bool consume(char c) {
-        if (peek() != c) return false;
-        ++p_;
-        return true;
-    }
-    bool at_end() { return peek() == '\0' && p_ == end_; }
-
-    /// A key without escapes.
-    bool key(std::string_view& out) {
-        if (!consume('"')) return false;
-        const char* start = p_;
-        while (p_ < end_ && *p_ != '"' && *p_ != '\\')
-            ++p_;
-        if (p_ == end_ || *p_ != '"') return false;
-        out = std::string_view(start, static_cast<std::size_t>(p_ - start));
-        ++p_;
-        return consume(':');
-    }
-
-    /// A JSON number (the double json_cursor reads: std::from_chars of the literal), or a
-    /// string parse_nonfinite_token accepts.
-    bool number(double& out) {
-        if (peek() == '"') {
-            const char* start = ++p_;
-            while (p_ < end_ && *p_ != '"' && *p_ != '\\')
-                ++p_;
-            if (p_ == end_ || *p_ != '"') return false;
-            const auto v = parse_nonfinite_token(
-                std::string_view(start, static_cast<std::size_t>(p_ - start)));
-            ++p_;
-            if (!v) return false;
-            out = *v;
-            return true;
-        }
-        // std::from_chars finds the end; the JSON grammar of what it read is checked after.
-        const auto r = std::from_chars(p_, end_, out);
-        if (r.ec != std::errc() || !json_number_literal(p_, r.ptr)) return false;
-        p_ = r.ptr;
-        return true;
-    }
-
-    /// An integer literal that fits int64.
-    bool integer(std::int64_t& out) {
-        peek();
-        const char* q = literal_end();
-        if (!q) return false;
-        const auto r = std::from_chars(p_, q, out);
-        if (r.ec != std::errc() || r.ptr != q) return false;  // a fraction or exponent
-        p_ = q;
-        return true;
-    }
-
-    /// `rows` rows of `cols` numbers, appended to `out`.
-    bool matrix(std::vector<double>& out, std::size_t rows, std::size_t cols) {
-        if (!consume('[')) return false;
-        for (std::size_t i = 0; i < rows; ++i) {
-            if ((i && !consume(',')) || !row(out, cols)) return false;
-        }
-        return consume(']');
-    }
-
-    /// `count` numbers in one array, appended to `out`.
-    bool row(std::vector<double>& out, std::size_t count) {
-        if (!consume('[')) return false;
-        double v = 0;
-        for (std::size_t j = 0; j < count; ++j) {
-            if ((j && !consume(',')) || !number(v)) return false;
-            out.push_back(v);
-        }
-        return consume(']');
-    }
-
-  private:
-    /// Whether [first, last), which std::from_chars read as a number, is a JSON number:
-    /// from_chars also reads "inf", "nan", ".5", "1." and leading zeros, which JSON does not
-    /// have (its exponent part needs digits, and from_chars stops before an 'e' without them).
-    static bool json_number_literal(const char* first, const char* last) {
-        const auto digit = [](const char* c) { return *c >= '0' && *c <= '9'; };
-        if (first != last && *first == '-') ++first;
-        if (first == last || !digit(first)) return false;
-        if (*first == '0' && first + 1 != last && digit(first + 1)) return false;
-        const char* c = first + 1;
-        while (c != last && digit(c))
-            ++c;
-        return c == last || *c != '.' || (c + 1 != last && digit(c + 1));
-    }
-
-    /// The end of the JSON number literal at p_ (grammar checked), or null.
-    const char* literal_end() const {
-        const char* q = p_;
-        const auto digit = [&] { return q < end_ && *q >= '0' && *q <= '9'; };
-        if (q < end_ && *q == '-') ++q;
-        if (q < end_ && *q == '0') {
-            ++q;
-        } else if (digit()) {
-            while (digit())
-                ++q;
-        } else {
-            return nullptr;
-        }
-        if (q < end_ && *q == '.') {
-            ++q;
-            if (!digit()) return nullptr;
-            while (digit())
-                ++q;
-        }
-        if (q < end_ && (*q == 'e' || *q == 'E')) {
-            ++q;
-            if (q < end_ && (*q == '+' || *q == '-')) ++q;
-            if (!digit()) return nullptr;
-            while (digit())
-                ++q;
-        }
-        return q;
-    }
-
-    const char* p_;
-    const char* end_;
-};
 
 /// The usual successful response, read directly: exactly the members id (the expected one),
 /// probs and grad (rows x classes), loss (a number, or `rows` numbers for reduction none), in
