@@ -170,7 +170,7 @@ void cross_entropy(std::span<const T> logits, std::size_t classes, const target_
         std::vector<detail::accumulator<T>> totals(row_threads);
         detail::run_parts(row_threads, [&](std::size_t k) {
             const detail::part_range r = detail::split(shape.rows, row_threads, k);
-            totals[k] = detail::process_rows(job, r.begin, r.end);
+            totals[k] = detail::process_rows_fast(job, r.begin, r.end);
         });
         for (const auto& part : totals)
             total.add(part);

@@ -174,10 +174,6 @@ XENTCHECK_AVX2 void add_four(__m256d s, __m256d c, accumulator<double>& sum) {
     sum.add((sv[0] + sv[1]) + e);
 }
 
-XENTCHECK_AVX2 void flush_lanes(const lane_sum& a, accumulator<double>& sum) {
-    add_four(_mm256_sub_pd(a.s, _mm256_set1_pd(1.0)), a.c, sum);
-}
-
 /// exp(z - m) for four double lanes, with the TwoSum error of z - m. `Checked`: some lanes may
 /// fall below fast_min.
 template <bool Checked>
@@ -216,11 +212,16 @@ XENTCHECK_AVX2 inline void prefetch_step(const char* read, const char* write, st
     }
 }
 
-/// v with lane `lane` set to 0 (v itself when lane is not in [0, 4)).
-XENTCHECK_AVX2 inline __m256d without_lane(__m256d v, std::size_t lane) {
-    const __m256i hit = _mm256_cmpeq_epi64(_mm256_setr_epi64x(0, 1, 2, 3),
-                                           _mm256_set1_epi64x(static_cast<long long>(lane)));
-    return _mm256_andnot_pd(_mm256_castsi256_pd(hit), v);
+/// The lane offsets a block's sums start from: 1 in every lane, plus 1 more in the lane of the
+/// excluded entry (its exponential is exactly exp(0) = 1 and is added like the others), so
+/// taking the offsets off at the end is exact and leaves the sum without that entry.
+XENTCHECK_AVX2 inline __m256d lane_offsets(std::size_t excluded, std::size_t n) {
+    const __m256d one = _mm256_set1_pd(1.0);
+    if (excluded >= n) return one;
+    return _mm256_add_pd(
+        one,
+        _mm256_and_pd(one, _mm256_castsi256_pd(_mm256_cmpeq_epi64(
+                               _mm256_setr_epi64x(0, 1, 2, 3), _mm256_set1_epi64x(excluded % 4)))));
 }
 
 template <bool Checked>
@@ -232,32 +233,36 @@ XENTCHECK_AVX2 void exp_block_avx2(const double* z, double m, double* e, std::si
     const char* const pf_read = static_cast<const char*>(next.read);
     const char* const pf_write = static_cast<const char*>(next.write);
     const std::size_t pf_bytes = next.bytes;
-    lane_sum a = start_lanes();  // one chain: its latency hides behind the exp work
+    // One sum chain: its latency hides behind the exp work. The excluded entry (exactly 1) is
+    // summed too and taken off with the offsets, so the loop has no per-entry test.
+    lane_sum a = start_lanes();
     std::size_t j = 0;
-    for (; j + 8 <= n; j += 8) {
-        prefetch_step(pf_read, pf_write, pf_bytes, j * sizeof(double));
-        const __m256d e0 = shifted_exp4<Checked>(_mm256_loadu_pd(z + j), mv);
-        _mm256_storeu_pd(e + j, e0);
-        const __m256d e1 = shifted_exp4<Checked>(_mm256_loadu_pd(z + j + 4), mv);
-        _mm256_storeu_pd(e + j + 4, e1);
-        if (excluded - j < 8) {  // (unsigned) the excluded entry is in these eight
-            add_lanes(a, without_lane(e0, excluded - j));
-            add_lanes(a, without_lane(e1, excluded - j - 4));
-        } else {
+    if (pf_bytes != 0) {
+        for (; j + 8 <= n; j += 8) {
+            prefetch_step(pf_read, pf_write, pf_bytes, j * sizeof(double));
+            const __m256d e0 = shifted_exp4<Checked>(_mm256_loadu_pd(z + j), mv);
+            _mm256_storeu_pd(e + j, e0);
             add_lanes(a, e0);
+            const __m256d e1 = shifted_exp4<Checked>(_mm256_loadu_pd(z + j + 4), mv);
+            _mm256_storeu_pd(e + j + 4, e1);
             add_lanes(a, e1);
         }
     }
-    for (; j < n; j += 4) {
+    for (; j + 4 <= n; j += 4) {
+        const __m256d ev = shifted_exp4<Checked>(_mm256_loadu_pd(z + j), mv);
+        _mm256_storeu_pd(e + j, ev);
+        add_lanes(a, ev);
+    }
+    if (j < n) {
         const __m256i mask = first_lanes(n - j);
         const __m256d maskd = _mm256_castsi256_pd(mask);
         // Padding lanes hold m (exp(0) = 1, finite) and are zeroed before the sum.
         const __m256d zv = _mm256_blendv_pd(mv, _mm256_maskload_pd(z + j, mask), maskd);
         const __m256d ev = _mm256_and_pd(shifted_exp4<Checked>(zv, mv), maskd);
         _mm256_maskstore_pd(e + j, mask, ev);
-        add_lanes(a, without_lane(ev, excluded - j));
+        add_lanes(a, ev);
     }
-    flush_lanes(a, sum);
+    add_four(_mm256_sub_pd(a.s, lane_offsets(excluded, n)), a.c, sum);
 }
 
 // float: exp(x) = 2^(k/8) * exp(r), |r| <= ln2/16, in float lanes. The eight H_j = 2^(j/8)
@@ -343,22 +348,23 @@ XENTCHECK_AVX2 inline void add_lanes(lane_sum_f& a, __m256 x) {
     a.s = t;
 }
 
-XENTCHECK_AVX2 void flush_lanes(const lane_sum_f& a, accumulator<double>& sum) {
-    const __m256 s = _mm256_sub_ps(a.s, _mm256_set1_ps(1.0f));  // exact, as for double
+/// Adds the float lane sums to `sum` after taking off their offsets (1 in each lane, 1 more in
+/// the excluded entry's lane; exact as for double, the sums staying below 2^24).
+XENTCHECK_AVX2 void flush_lanes(const lane_sum_f& a, std::size_t excluded, std::size_t n,
+                                accumulator<double>& sum) {
+    __m256 offsets = _mm256_set1_ps(1.0f);
+    if (excluded < n) {
+        const __m256i hit = _mm256_cmpeq_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                               _mm256_set1_epi32(static_cast<int>(excluded % 8)));
+        offsets = _mm256_add_ps(offsets, _mm256_and_ps(offsets, _mm256_castsi256_ps(hit)));
+    }
+    const __m256 s = _mm256_sub_ps(a.s, offsets);
     const __m256d s_lo = _mm256_cvtps_pd(_mm256_castps256_ps128(s));
     const __m256d s_hi = _mm256_cvtps_pd(_mm256_extractf128_ps(s, 1));
     const __m256d c_lo = _mm256_cvtps_pd(_mm256_castps256_ps128(a.c));
     const __m256d c_hi = _mm256_cvtps_pd(_mm256_extractf128_ps(a.c, 1));
     add_four(s_lo, c_lo, sum);
     add_four(s_hi, c_hi, sum);
-}
-
-/// v with lane `lane` set to 0 (v itself when lane is not in [0, 8)).
-XENTCHECK_AVX2 inline __m256 without_lane(__m256 v, std::size_t lane) {
-    const int l = lane < 8 ? static_cast<int>(lane) : -1;
-    const __m256i hit =
-        _mm256_cmpeq_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(l));
-    return _mm256_andnot_ps(_mm256_castsi256_ps(hit), v);
 }
 
 template <bool Checked>
@@ -369,23 +375,26 @@ XENTCHECK_AVX2 void exp_block_avx2(const float* z, float m, float* e, std::size_
     const char* const pf_read = static_cast<const char*>(next.read);
     const char* const pf_write = static_cast<const char*>(next.write);
     const std::size_t pf_bytes = next.bytes;
+    // As for double: the excluded entry (exactly 1) is summed and taken off with the offsets.
     lane_sum_f a{_mm256_set1_ps(1.0f), _mm256_setzero_ps()};
     std::size_t j = 0;
-    for (; j + 16 <= n; j += 16) {
-        prefetch_step(pf_read, pf_write, pf_bytes, j * sizeof(float));
-        const __m256 e0 = shifted_exp8f<Checked>(_mm256_loadu_ps(z + j), mv);
-        _mm256_storeu_ps(e + j, e0);
-        const __m256 e1 = shifted_exp8f<Checked>(_mm256_loadu_ps(z + j + 8), mv);
-        _mm256_storeu_ps(e + j + 8, e1);
-        if (excluded - j < 16) {  // (unsigned) the excluded entry is in these sixteen
-            add_lanes(a, without_lane(e0, excluded - j));
-            add_lanes(a, without_lane(e1, excluded - j - 8));
-        } else {
+    if (pf_bytes != 0) {
+        for (; j + 16 <= n; j += 16) {
+            prefetch_step(pf_read, pf_write, pf_bytes, j * sizeof(float));
+            const __m256 e0 = shifted_exp8f<Checked>(_mm256_loadu_ps(z + j), mv);
+            _mm256_storeu_ps(e + j, e0);
             add_lanes(a, e0);
+            const __m256 e1 = shifted_exp8f<Checked>(_mm256_loadu_ps(z + j + 8), mv);
+            _mm256_storeu_ps(e + j + 8, e1);
             add_lanes(a, e1);
         }
     }
-    for (; j < n; j += 8) {
+    for (; j + 8 <= n; j += 8) {
+        const __m256 ev = shifted_exp8f<Checked>(_mm256_loadu_ps(z + j), mv);
+        _mm256_storeu_ps(e + j, ev);
+        add_lanes(a, ev);
+    }
+    if (j < n) {
         const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n - j)),
                                                 _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
         const __m256 maskf = _mm256_castsi256_ps(mask);
@@ -393,9 +402,9 @@ XENTCHECK_AVX2 void exp_block_avx2(const float* z, float m, float* e, std::size_
         const __m256 zv = _mm256_blendv_ps(mv, _mm256_maskload_ps(z + j, mask), maskf);
         const __m256 ev = _mm256_and_ps(shifted_exp8f<Checked>(zv, mv), maskf);
         _mm256_maskstore_ps(e + j, mask, ev);
-        add_lanes(a, without_lane(ev, excluded - j));
+        add_lanes(a, ev);
     }
-    flush_lanes(a, sum);
+    flush_lanes(a, excluded, n, sum);
 }
 
 }  // namespace
