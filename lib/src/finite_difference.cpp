@@ -51,6 +51,15 @@ namespace detail {
 ld round_to_grid(ld v, int digits) {
     if (digits <= 0 || digits >= std::numeric_limits<ld>::digits || v == 0 || !std::isfinite(v))
         return v;
+    // Within the normal range of double or float the conversion rounds to that same grid (to
+    // nearest even) and is far cheaper than nearbyint on long double.
+    const ld a = std::abs(v);
+    if (digits == std::numeric_limits<double>::digits &&
+        a >= ld(std::numeric_limits<double>::min()) && a <= ld(std::numeric_limits<double>::max()))
+        return ld(static_cast<double>(v));
+    if (digits == std::numeric_limits<float>::digits &&
+        a >= ld(std::numeric_limits<float>::min()) && a <= ld(std::numeric_limits<float>::max()))
+        return ld(static_cast<float>(v));
     int e = 0;
     std::frexp(v, &e);
     return std::ldexp(std::nearbyint(std::ldexp(v, digits - e)), e - digits);
