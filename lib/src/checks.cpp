@@ -2,6 +2,7 @@
 #include "xentcheck/checks.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <limits>
 
@@ -42,23 +43,32 @@ class check_builder {
         // A NaN bound (NaN magnitude) must not win or block the comparison below.
         double severity = ok ? abs_error / std::max(allowed, 1e-300) : inf;
         if (std::isnan(severity)) severity = 0;
-        location where{index / columns_,
-                       columns_ > 1 ? std::optional(index % columns_) : std::nullopt};
         if (!r_.worst || severity > worst_severity_) {
             worst_severity_ = severity;
-            r_.worst = where;
+            r_.worst = where(index);
         }
         if (ok) return;
         r_.passed = false;
         ++r_.violations;
         if (r_.findings.size() < check_result::max_findings) {
-            r_.findings.push_back(finding{where, expected, actual, abs_error, rel_error, allowed});
+            r_.findings.push_back(
+                finding{where(index), expected, actual, abs_error, rel_error, allowed});
         }
+    }
+
+    /// Records a value that could be judged neither way, and why (the first reason is kept).
+    void inconclusive(std::size_t index, const std::string& why) {
+        if (r_.inconclusive++ == 0) r_.inconclusive_reason = where(index).to_string() + ": " + why;
     }
 
     check_result take() { return std::move(r_); }
 
   private:
+    location where(std::size_t index) const {
+        return location{index / columns_,
+                        columns_ > 1 ? std::optional(index % columns_) : std::nullopt};
+    }
+
     check_result r_;
     std::size_t columns_;
     double worst_severity_ = -1;
@@ -66,6 +76,13 @@ class check_builder {
 
 std::size_t rows_of(std::size_t size, std::size_t columns) {
     return columns == 0 ? 0 : size / columns;
+}
+
+/// v with three significant digits ("1e+300", "0.0417"), for reasons.
+std::string short_number(double v) {
+    char text[32];
+    const auto end = std::to_chars(text, text + sizeof text, v, std::chars_format::general, 3).ptr;
+    return std::string(text, end);
 }
 
 }  // namespace
@@ -182,10 +199,36 @@ check_result check_grad_finite_difference(const scalar_function& loss, std::span
             grow == 1.0 ? plan.error_bound
                         : tolerance_model::safety * (std::max(third_bound, 1e-300) * h * h / 6 +
                                                      std::max(loss_error, 1e-300) / h);
-        const double fd = static_cast<double>(central_difference(loss, point, k, h));
         const double magnitude = std::max(std::abs(grad[k]), grad_scale);
         const double allowed = fd_error + grad_tol.bound(magnitude);
-        const bool ok = std::isfinite(fd) && std::abs(fd - grad[k]) <= allowed;
+        // No finite step: near 1e300 the grown step overflows (or x_k + h does), and a loss
+        // reading double would be evaluated at +-inf.
+        if (!std::isfinite(h) || !std::isfinite(x[k] + h) || !std::isfinite(x[k] - h)) {
+            b.inconclusive(k, "x = " + short_number(x[k]) + " leaves no finite step (x +- " +
+                                  short_number(h) + " is not a finite double)");
+            continue;
+        }
+        // 2E + a is the smallest error that cannot pass (docs/finite-differences.md, the
+        // verdict rule). Where it reaches the gradient's own magnitude, a wrong gradient of
+        // that size could pass: the comparison says nothing, and "pass" would claim it did.
+        const double resolvable = 2 * fd_error + grad_tol.bound(magnitude);
+        if (magnitude > 0 && !(resolvable < magnitude)) {
+            b.inconclusive(k,
+                           "no step resolves the gradient at x = " + short_number(x[k]) +
+                               ": the smallest error sure to fail is " + short_number(resolvable) +
+                               " (difference error " + short_number(fd_error) + " at step " +
+                               short_number(h) + ", loss error " + short_number(loss_error) +
+                               "), not below the gradient's magnitude " + short_number(magnitude));
+            continue;
+        }
+        const double fd = static_cast<double>(central_difference(loss, point, k, h));
+        if (!std::isfinite(fd)) {
+            b.inconclusive(k, "the difference is not finite (x = " + short_number(x[k]) +
+                                  ", h = " + short_number(h) +
+                                  "): the loss is not finite at x +- h, or the step is lost");
+            continue;
+        }
+        const bool ok = std::abs(fd - grad[k]) <= allowed;
         b.record(k, fd, grad[k], allowed, ok);
     }
     return b.take();

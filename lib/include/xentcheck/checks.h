@@ -44,6 +44,12 @@ struct check_result {
     tolerance used;                 ///< the tolerance applied
     std::optional<location> worst;  ///< the value with the largest error relative to its bound
     std::vector<finding> findings;  ///< the first few violations (at most max_findings)
+    /// Values the check could judge neither way (not counted in `checked`, neither passed nor
+    /// failed), e.g. a finite difference for which no step resolves the gradient. A check with
+    /// checked = 0 and inconclusive > 0 compared nothing.
+    std::size_t inconclusive = 0;
+    /// Why, for the first inconclusive value (its location and numbers); empty when none.
+    std::string inconclusive_reason;
     /// How many findings are kept.
     static constexpr std::size_t max_findings = 8;
 };
@@ -74,9 +80,18 @@ check_result check_loss_nonnegative(std::span<const double> loss, const toleranc
 
 /// Compares `grad` (d loss / d x at `x`) with central differences of `loss`. `loss_error`
 /// bounds the absolute error of each loss evaluation and `third_bound` its third derivative
-/// along a coordinate; the step and the allowed error come from plan_central_difference, plus
-/// the gradient's own tolerance `grad_tol` at the magnitude max(|g_j|, grad_scale). Where
-/// |x_j| > 2^20 the step is scaled by |x_j| 2^-20 and the allowed error is taken at that step.
+/// along a coordinate; the step and the allowed error E come from plan_central_difference, plus
+/// the gradient's own tolerance a = `grad_tol` at the magnitude max(|g_j|, grad_scale). Where
+/// |x_j| > 2^20 the step is scaled by |x_j| 2^-20 and E is taken at that step.
+/// A coordinate is compared only where the comparison means something; otherwise it is counted
+/// in `inconclusive` (never a violation), with the first reason in `inconclusive_reason`:
+/// - x_j +- h is not a finite double (the step, grown with |x_j|, overflows: |x_j| near 1e300);
+/// - 2E + a, the smallest error sure to fail, is not below the magnitude (the loss is
+///   known too coarsely, or the step is too long, to resolve an error of the gradient's size:
+///   |x| beyond about 1e9 for a long double loss, 1e3 to 1e4 for a float loss; see
+///   docs/finite-differences.md). A zero magnitude (constant loss) is always compared;
+/// - the difference is not finite (the loss is not finite at x_j + h or x_j - h).
+/// Non-finite x_j or g_j are left out (no derivative there) and not counted at all.
 /// At most `max_coordinates` coordinates are differenced (an even spread, always including each
 /// row's largest |g|), so the cost stays O(max_coordinates * cost of f).
 check_result check_grad_finite_difference(const scalar_function& loss, std::span<const double> x,
