@@ -178,6 +178,21 @@ TEST(Evaluation, InfiniteLossHasNoFiniteDifference) {
     EXPECT_FALSE(e.failed());
 }
 
+TEST(Evaluation, FiniteDifferenceThatCanCompareNothingIsSkippedWithItsReason) {
+    evaluator ev;
+    const evaluation& huge =
+        ev.evaluate(make_case(R"({"logits": [1e300, -1e300, 5e299], "target": 0})"));
+    const check_entry* fd = find_check(huge, "grad_matches_finite_difference");
+    ASSERT_TRUE(fd);
+    EXPECT_TRUE(fd->skipped);
+    EXPECT_NE(fd->skip_reason.find("no finite step"), std::string::npos) << fd->skip_reason;
+    EXPECT_FALSE(huge.failed());
+    // Ordinary logits are still compared.
+    const evaluation& small = ev.evaluate(make_case(R"({"logits": [1, -1, 0.5], "target": 0})"));
+    EXPECT_EQ(status_of(small, "grad_matches_finite_difference"), "pass");
+    EXPECT_EQ(find_check(small, "grad_matches_finite_difference")->result.checked, 3u);
+}
+
 TEST(Evaluation, UndefinedRowsAreLeftOutOfInvariantsButMustBeNaNInExpect) {
     evaluator ev;
     const std::string input =
