@@ -340,9 +340,14 @@ run_outcome run_check(memo_implementation& impl, const run_options& o,
         std::optional<shrinkable> failing;
         std::string origin;
         props::verdict v;
-        // Fixed cases beyond what the property can afford (the registry's limits: 64 classes
-        // for the Hessian differences, ...) are not tried by it.
-        const props::generator_config affordable = info.config_for(o.config);
+        // Fixed cases beyond what the property can afford (the registry's own limits: 64
+        // classes for the Hessian differences, 4097 classes and 8192 values for the loss
+        // differences, ...) are not tried by it. The run's generator sizes do not apply: a
+        // case the user asked for is tried by every property whose cost is linear in its size.
+        props::generator_config unbounded = o.config;
+        unbounded.max_classes = unbounded.max_rows = unbounded.max_elements =
+            std::numeric_limits<std::size_t>::max();
+        const props::generator_config affordable = info.config_for(unbounded);
         for (const fixed_case& fc : o.cases) {
             if (assumes_nonnegative_targets(info.name) && !has_nonnegative_targets(fc.problem))
                 continue;

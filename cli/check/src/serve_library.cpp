@@ -160,7 +160,9 @@ int serve_library(const char* path) {
     }
     std::string buffer, out;
     response_values values;
-    std::size_t scanned = 0;
+    // buffer[start, size) is unread: requests are taken from the front without moving the rest
+    // (a pipelined batch of large requests would otherwise be moved once per request).
+    std::size_t start = 0, scanned = 0;
     bool eof = false;
     while (true) {
         const std::size_t nl = buffer.find('\n', scanned);
@@ -174,12 +176,17 @@ int serve_library(const char* path) {
                 return 1;
             }
             if (n == 0) eof = true;
+            if (start > 0 && start >= buffer.size() / 2) {  // compact: move the unread part once
+                buffer.erase(0, start);
+                scanned -= start;
+                start = 0;
+            }
             buffer.append(chunk, static_cast<std::size_t>(n));
             continue;
         }
-        if (nl == std::string::npos && buffer.empty()) return 0;  // end of input
+        if (nl == std::string::npos && start == buffer.size()) return 0;  // end of input
         const std::size_t end = nl == std::string::npos ? buffer.size() : nl;
-        const std::string_view line(buffer.data(), end);
+        const std::string_view line(buffer.data() + start, end - start);
         out.clear();
         if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
             // blank line: nothing to answer
@@ -190,8 +197,7 @@ int serve_library(const char* path) {
         } else {
             encode_response(*d.id, values, response_shape::of(d.value), out);
         }
-        buffer.erase(0, nl == std::string::npos ? buffer.size() : nl + 1);
-        scanned = 0;
+        start = scanned = nl == std::string::npos ? buffer.size() : nl + 1;
         if (!out.empty() && !write_all(out_fd, out)) {
             say("cannot write the response (the client is gone)");
             return 1;
