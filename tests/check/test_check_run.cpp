@@ -137,3 +137,41 @@ TEST(CheckCases, ProblemsRoundTripThroughTheCaseFormat) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CheckRun, AFixedCaseBeyondTheGeneratorSizesIsStillTried) {
+    // 2 x 70000 logits: more than the 2^17 values a generated problem may have. A user's case
+    // is tried anyway by the properties whose cost is linear in its size; the bug (the shift
+    // taken over the first 256 logits of a row) shows only because it is.
+    external_implementation ext("block_max",
+                                python_command("buggy/buggy_impl.py", "--bug block_max"));
+    memo_implementation impl(ext);
+    run_options o = options_for({"agrees_with_reference", "hessian_matches_gradient_differences"});
+    o.max_success = 0;
+    xp::problem wide;
+    wide.rows = 2;
+    wide.classes = 70000;
+    wide.logits.assign(wide.rows * wide.classes, 0.0);
+    wide.logits[60000] = 800;  // beyond the first 256: exp(800 - 0) overflows under the bug
+    wide.target = std::vector<std::int64_t>{60000, 3};
+    o.cases.push_back({wide, "a wide case"});
+    const run_outcome run = run_check(impl, o);
+    const auto outcome_of = [&](std::string_view name) -> const property_outcome& {
+        const auto it = std::find_if(run.properties.begin(), run.properties.end(),
+                                     [&](const property_outcome& p) { return p.name == name; });
+        EXPECT_NE(it, run.properties.end()) << name;
+        return *it;
+    };
+    ASSERT_EQ(run.properties.size(), 2u);
+    const property_outcome& agrees = outcome_of("agrees_with_reference");
+    EXPECT_FALSE(agrees.passed);
+    ASSERT_TRUE(agrees.example);
+    EXPECT_EQ(agrees.example->origin, "a wide case");
+    // The Hessian differences keep their own limit (64 classes): not tried, so not failed.
+    const property_outcome& hessian = outcome_of("hessian_matches_gradient_differences");
+    EXPECT_TRUE(hessian.passed);
+    EXPECT_EQ(hessian.tests, 0);
+}
+
+}  // namespace
