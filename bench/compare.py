@@ -100,18 +100,26 @@ def numpy_step(logits, target):
 
 
 def run_bench(binary, min_time):
-    """One repetition of every benchmark of interest: name -> (real ms, cpu ms, label)."""
+    """Every benchmark of interest, three repetitions in random order after a warm-up (the
+    benchmark run first in a process, or right after another, was measurably slower than the
+    same code elsewhere in the order): name -> (median real ms, median cpu ms, label)."""
     names = "|".join(shape_name(s) for s in SHAPES)
     pattern = f"^(bound/exp/|bound/memory/)?float(32|64)/({names})(/threads:2)?$"
     out = subprocess.run(
         [binary, f"--benchmark_filter={pattern}", "--benchmark_format=json",
-         f"--benchmark_min_time={min_time}"],
+         f"--benchmark_min_time={min_time / 3}", "--benchmark_min_warmup_time=0.02",
+         "--benchmark_repetitions=3", "--benchmark_enable_random_interleaving=true"],
         check=True, capture_output=True, text=True).stdout
-    result = {}
+    runs = {}
     for b in json.loads(out)["benchmarks"]:
+        if b.get("run_type", "iteration") != "iteration":
+            continue
         scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b["time_unit"]]
-        result[b["name"]] = (b["real_time"] * scale, b["cpu_time"] * scale, b.get("label", ""))
-    return result
+        name = b.get("run_name", b["name"])
+        runs.setdefault(name, []).append(
+            (b["real_time"] * scale, b["cpu_time"] * scale, b.get("label", "")))
+    return {name: (statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs),
+                   rs[0][2]) for name, rs in runs.items()}
 
 
 def machine():

@@ -1,9 +1,11 @@
 /// Shared pieces of xentcheck_bench: benchmark shapes, names, inputs and the suite registry.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <random>
 #include <span>
 #include <string>
@@ -46,6 +48,44 @@ inline std::vector<std::int64_t> random_targets(shape s, std::uint64_t seed) {
         v = static_cast<std::int64_t>(rng() % s.classes);
     return t;
 }
+
+/// Bytes (mod 4096) from the start of the logits' page to the start of the gradient's page
+/// offset in placed_pair: half a page by default; XENTCHECK_BENCH_GRAD_OFFSET overrides it
+/// (0 puts both at the same offset in their pages, as two fresh mmap'd allocations are).
+inline std::size_t grad_page_offset() {
+    static const std::size_t offset = [] {
+        const char* v = std::getenv("XENTCHECK_BENCH_GRAD_OFFSET");
+        return v ? static_cast<std::size_t>(std::strtoul(v, nullptr, 10)) % 4096 & ~std::size_t{63}
+                 : std::size_t{2048};
+    }();
+    return offset;
+}
+
+/// An input and an output array of n values each in one block, both 64-byte aligned, the
+/// output starting grad_page_offset() bytes into a page when the input starts a page. The
+/// relative placement decides whether the loads of one and the stores of the other alias in
+/// their low 12 address bits (a stall on x86); malloc's placement of two vectors changed with
+/// what earlier benchmarks had freed, and made the same code up to 15% slower in one benchmark
+/// than in the next. Every benchmark now has the same placement.
+template <class T>
+class placed_pair {
+  public:
+    placed_pair(std::span<const T> input) : storage_(2 * input.size() + 3 * 4096 / sizeof(T)) {
+        const std::size_t n = input.size();
+        const auto page_up = [](std::uintptr_t a) { return (a + 4095) & ~std::uintptr_t{4095}; };
+        const std::uintptr_t base = page_up(reinterpret_cast<std::uintptr_t>(storage_.data()));
+        const std::uintptr_t out = page_up(base + n * sizeof(T)) + grad_page_offset();
+        in_ = std::span<T>(reinterpret_cast<T*>(base), n);
+        out_ = std::span<T>(reinterpret_cast<T*>(out), n);
+        std::copy(input.begin(), input.end(), in_.begin());
+    }
+    std::span<const T> input() const { return in_; }
+    std::span<T> output() { return out_; }
+
+  private:
+    std::vector<T> storage_;
+    std::span<T> in_, out_;
+};
 
 // Suites: each registers its benchmarks with benchmark::RegisterBenchmark.
 

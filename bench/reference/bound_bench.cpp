@@ -79,8 +79,9 @@ void exp_bound(benchmark::State& state, shape s) {
 /// of the forward + backward benchmark's size.
 template <class T>
 void memory_bound(benchmark::State& state, shape s) {
-    const std::vector<T> logits = random_logits<T>(s, 1);
-    std::vector<T> grad(logits.size());
+    placed_pair<T> buffers(random_logits<T>(s, 1));  // placed as in the reference benchmarks
+    const std::span<const T> logits = buffers.input();
+    const std::span<T> grad = buffers.output();
     const T factor = T(0.5);
     for (auto _ : state) {
         const T* in = logits.data();
