@@ -12,7 +12,7 @@ bound/memory (one pass reading the logits and writing a gradient-sized array).
 Prints a Markdown table with the ratios of the performance targets and draws time per logit
 against the class count (docs/performance.svg by default).
 
-    /usr/bin/python3 bench/compare.py                     # 5 rounds, ~3 minutes
+    /usr/bin/python3 bench/compare.py                     # 5 rounds, about 7 minutes
     /usr/bin/python3 bench/compare.py --rounds 9 --json results.json
 """
 
