@@ -139,9 +139,10 @@ accumulator<T> process_rows(const batch_job<T>& job, std::size_t first, std::siz
             if (!g.empty()) std::fill(g.begin(), g.end(), ignored ? T(0) : quiet_nan<T>());
             row_loss = ignored ? T(0) : quiet_nan<T>();
         } else {
-            // While this row's exponentials are computed, the next row is fetched (rows small
-            // enough that two of them stay in L1/L2; larger ones stream through the hardware
-            // prefetcher, and fetching them early would evict the current row).
+            // While this row's exponentials are computed, the row after the next is fetched
+            // (the next one was fetched a row ago and is scanned right after this loop; rows
+            // small enough that a few of them stay in L1/L2: larger ones stream through the
+            // hardware prefetcher, and fetching them early would evict the current row).
             prefetch_hint next;
             if (i + 2 < last && e.data() != scratch.data() && classes * sizeof(T) <= 32768) {
                 next = {row.data() + 2 * classes, e.data() + 2 * classes, classes * sizeof(T)};
