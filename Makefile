@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-python deps-test configure build demo test test-long bench format clean
+.PHONY: all deps deps-python deps-test deps-bench configure build demo test test-long bench compare format clean
 
 all: build
 
@@ -15,6 +15,9 @@ deps-python:
 
 deps-test:
 	@sh scripts/install-deps.sh --test
+
+deps-bench:
+	@sh scripts/install-deps.sh --bench
 
 configure: deps
 	@cmake --preset release -B $(BUILD_DIR) $(CMAKE_FLAGS) >/dev/null
@@ -38,6 +41,11 @@ test-long: build
 
 bench: build
 	@$(BUILD_DIR)/bin/xentcheck_bench
+
+# The reference against PyTorch, numpy and the bound (docs/performance.md); redraws
+# docs/performance.svg.
+compare: deps-bench build
+	@/usr/bin/python3 bench/compare.py --bench $(BUILD_DIR)/bin/xentcheck_bench
 
 format:
 	@find lib properties cli tests bench examples -name '*.h' -o -name '*.cpp' -o -name '*.c' \

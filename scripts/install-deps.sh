@@ -6,9 +6,12 @@ nlohmann-json3-dev libfmt-dev libcli11-dev libmpfr-dev libgmp-dev"
 # The test suite also runs the Python example implementations and the PyTorch differential
 # test; `make demo` needs only the build packages.
 python_packages="python3 python3-numpy python3-torch"
+# bench/compare.py also draws docs/performance.svg; eval_throughput.sh uses /usr/bin/time.
+bench_packages="$python_packages python3-matplotlib time"
 case "${1:-}" in
     --python) packages="$python_packages" ;;
     --test) packages="$packages $python_packages" ;;
+    --bench) packages="$packages $bench_packages" ;;
 esac
 missing=""
 for p in $packages; do
