@@ -234,6 +234,7 @@ int run_check_command(const check_options& o) {
         }
         command = check::serve_library_command(self, o.lib);
         name = o.lib;
+        client.packed = true;  // our own child: raw doubles instead of JSON numbers
     }
     check::external_implementation external(name, command, client);
     // Start-up: a trivial problem must get an answer (or a refusal) within the start-up

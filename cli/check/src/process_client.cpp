@@ -1,6 +1,8 @@
 /// The process-backed implementation client: pipelined requests, fault classification, restarts.
 #include "xentcheck/check/process_client.h"
 
+#include "xentcheck/check/packed_protocol.h"
+
 #include <csignal>
 #include <system_error>
 
@@ -118,7 +120,11 @@ std::vector<outcome> process_client::evaluate_batch(std::span<const request> req
         out_buffer_.clear();
         for (std::size_t k = next; k < requests.size(); ++k) {
             ids[k] = next_id_++;
-            encode_request(requests[k], ids[k], out_buffer_);
+            if (options_.packed) {
+                encode_packed_request(requests[k], ids[k], out_buffer_);
+            } else {
+                encode_request(requests[k], ids[k], out_buffer_);
+            }
         }
         const io_result written = process_.write_all(out_buffer_, current_timeout());
         bool restarted = false;
@@ -131,7 +137,9 @@ std::vector<outcome> process_client::evaluate_batch(std::span<const request> req
             const io_result got = process_.read_line(line_, deadline);
             outcome& out = results[k];
             if (got == io_result::ok) {
-                out = decode_response(line_, ids[k], response_shape::of(requests[k]));
+                out = options_.packed
+                          ? decode_packed_response(line_, ids[k], response_shape::of(requests[k]))
+                          : decode_response(line_, ids[k], response_shape::of(requests[k]));
                 if (!requires_restart(out.fault.kind)) {
                     ++answered_;
                     continue;

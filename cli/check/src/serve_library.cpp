@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "xentcheck/check/packed_protocol.h"
 #include "xentcheck/check/protocol.h"
 #include "xentcheck_abi.h"
 
@@ -188,12 +189,17 @@ int serve_library(const char* path) {
         const std::size_t end = nl == std::string::npos ? buffer.size() : nl;
         const std::string_view line(buffer.data() + start, end - start);
         out.clear();
+        // A packed request comes from xentcheck itself and is answered in kind.
+        const bool packed = is_packed_request(line);
         if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
             // blank line: nothing to answer
-        } else if (decoded_request d = decode_request(line); !d.error.empty()) {
+        } else if (decoded_request d = packed ? decode_packed_request(line) : decode_request(line);
+                   !d.error.empty()) {
             encode_error_response(d.id, "bad request: " + d.error, out);
         } else if (std::string error = call_library(api, d.value, values); !error.empty()) {
             encode_error_response(d.id, error, out);
+        } else if (packed) {
+            encode_packed_response(*d.id, values, response_shape::of(d.value), out);
         } else {
             encode_response(*d.id, values, response_shape::of(d.value), out);
         }

@@ -25,6 +25,9 @@ struct client_options {
     std::chrono::milliseconds exit_grace{1000};
     /// Longest accepted response line, in bytes.
     std::size_t max_line_bytes = std::size_t(1) << 28;
+    /// Speak the packed form (packed_protocol.h): only xentcheck's own serve-lib child
+    /// understands it.
+    bool packed = false;
 };
 
 /// What evaluate_batch does with the rest of a batch after a fault that needed a restart.

@@ -1,0 +1,315 @@
+/// The protocol's packed form (xentcheck <-> serve-lib): arrays as base64 of raw doubles.
+#include "xentcheck/check/packed_protocol.h"
+
+#include <array>
+#include <bit>
+#include <charconv>
+#include <cstring>
+#include <stdexcept>
+
+#include "json_cursor.h"
+
+namespace xentcheck::check {
+
+namespace {
+
+using detail::decode_error;
+using detail::json_cursor;
+
+static_assert(std::endian::native == std::endian::little, "packed values are little-endian");
+
+constexpr char base64_digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Appends `"<base64 of the bytes>"`.
+void append_base64(std::string& out, const void* data, std::size_t bytes) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    out += '"';
+    const std::size_t start = out.size();
+    out.resize(start + (bytes + 2) / 3 * 4);
+    char* o = out.data() + start;
+    std::size_t i = 0;
+    for (; i + 3 <= bytes; i += 3) {
+        const unsigned v = unsigned(p[i]) << 16 | unsigned(p[i + 1]) << 8 | p[i + 2];
+        *o++ = base64_digits[v >> 18];
+        *o++ = base64_digits[v >> 12 & 63];
+        *o++ = base64_digits[v >> 6 & 63];
+        *o++ = base64_digits[v & 63];
+    }
+    if (i < bytes) {
+        const unsigned v = unsigned(p[i]) << 16 | (i + 1 < bytes ? unsigned(p[i + 1]) << 8 : 0u);
+        *o++ = base64_digits[v >> 18];
+        *o++ = base64_digits[v >> 12 & 63];
+        *o++ = i + 1 < bytes ? base64_digits[v >> 6 & 63] : '=';
+        *o++ = '=';
+    }
+    out += '"';
+}
+
+constexpr std::array<signed char, 256> base64_values = [] {
+    std::array<signed char, 256> t{};
+    t.fill(-1);
+    for (int k = 0; k < 64; ++k)
+        t[static_cast<unsigned char>(base64_digits[k])] = static_cast<signed char>(k);
+    return t;
+}();
+
+/// The bytes of a base64 text (padding required, nothing else allowed), or throws bad_value.
+void decode_base64(std::string_view text, std::string& bytes, std::string_view field) {
+    const auto bad = [&] {
+        throw decode_error(fault_kind::bad_value, std::string(field) + ": not packed values");
+    };
+    if (text.size() % 4 != 0) bad();
+    bytes.resize(text.size() / 4 * 3);
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < text.size(); i += 4) {
+        const bool last = i + 4 == text.size();
+        const int pad = last ? (text[i + 3] == '=') + (text[i + 2] == '=') : 0;
+        unsigned v = 0;
+        for (int k = 0; k < 4; ++k) {
+            const int d = k >= 4 - pad ? 0 : base64_values[static_cast<unsigned char>(text[i + k])];
+            if (d < 0) bad();
+            v = v << 6 | static_cast<unsigned>(d);
+        }
+        bytes[n++] = static_cast<char>(v >> 16);
+        if (pad < 2) bytes[n++] = static_cast<char>(v >> 8 & 255);
+        if (pad < 1) bytes[n++] = static_cast<char>(v & 255);
+    }
+    bytes.resize(n);
+}
+
+/// Reads a base64 string of 8-byte values into `out` (double or int64), or throws.
+template <class T>
+void read_packed(json_cursor& in, std::string& text, std::string& bytes, std::vector<T>& out,
+                 std::string_view field) {
+    static_assert(sizeof(T) == 8);
+    if (in.peek() != '"') {
+        throw decode_error(fault_kind::bad_value, std::string(field) + ": not packed values");
+    }
+    in.read_string(text);
+    decode_base64(text, bytes, field);
+    if (bytes.size() % 8 != 0) {
+        throw decode_error(fault_kind::bad_value, std::string(field) + ": not whole values");
+    }
+    out.resize(bytes.size() / 8);
+    if (!out.empty()) std::memcpy(out.data(), bytes.data(), bytes.size());
+}
+
+void append_integer(std::string& out, std::int64_t v) {
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, r.ptr);
+}
+
+void require_count(std::size_t have, std::size_t want, std::string_view field) {
+    if (have != want) {
+        throw decode_error(fault_kind::wrong_shape,
+                           std::string(field) + ": " + std::to_string(have) + " values, expected " +
+                               std::to_string(want));
+    }
+}
+
+}  // namespace
+
+void encode_packed_request(const request& r, std::int64_t id, std::string& out) {
+    validate_request(r);
+    out += "{\"id\":";
+    append_integer(out, id);
+    out += ",\"packed\":1,\"dtype\":\"";
+    out += to_string(r.dtype);
+    out += "\",\"rows\":";
+    append_integer(out, static_cast<std::int64_t>(r.rows));
+    out += ",\"classes\":";
+    append_integer(out, static_cast<std::int64_t>(r.classes));
+    out += ",\"logits\":";
+    append_base64(out, r.logits.data(), r.logits.size() * 8);
+    if (r.target_form == target_view::kind::index) {
+        out += ",\"target_indices\":";
+        append_base64(out, r.target_indices.data(), r.target_indices.size() * 8);
+    } else {
+        out += ",\"target_probs\":";
+        append_base64(out, r.target_probs.data(), r.target_probs.size() * 8);
+    }
+    out += ",\"reduction\":\"";
+    out += xentcheck::to_string(r.reduction);
+    out += '"';
+    if (!r.weight.empty()) {
+        out += ",\"weight\":";
+        append_base64(out, r.weight.data(), r.weight.size() * 8);
+    }
+    if (r.ignore_index) {
+        out += ",\"ignore_index\":";
+        append_integer(out, *r.ignore_index);
+    }
+    if (r.label_smoothing) {
+        out += ",\"label_smoothing\":";
+        append_base64(out, &*r.label_smoothing, 8);
+    }
+    out += "}\n";
+}
+
+bool is_packed_request(std::string_view line) noexcept {
+    const std::size_t comma = line.find(',');
+    return comma != std::string_view::npos && line.substr(comma).starts_with(",\"packed\":1,");
+}
+
+decoded_request decode_packed_request(std::string_view line) {
+    decoded_request d;
+    request& r = d.value;
+    try {
+        json_cursor in(line);
+        std::string text, bytes;
+        std::optional<std::int64_t> rows, classes;
+        bool has_logits = false, has_target = false, has_dtype = false, has_reduction = false;
+        in.read_object([&](std::string_view key) {
+            if (key == "id") {
+                d.id = in.read_integer("id");
+            } else if (key == "rows") {
+                rows = in.read_integer("rows");
+            } else if (key == "classes") {
+                classes = in.read_integer("classes");
+            } else if (key == "dtype") {
+                in.read_string(text);
+                const auto t = parse_dtype(text);
+                if (!t)
+                    throw decode_error(fault_kind::bad_value, "dtype: unknown \"" + text + "\"");
+                r.dtype = *t;
+                has_dtype = true;
+            } else if (key == "logits") {
+                read_packed(in, text, bytes, r.logits, "logits");
+                has_logits = true;
+            } else if (key == "target_indices") {
+                read_packed(in, text, bytes, r.target_indices, "target_indices");
+                r.target_form = target_view::kind::index;
+                has_target = true;
+            } else if (key == "target_probs") {
+                read_packed(in, text, bytes, r.target_probs, "target_probs");
+                r.target_form = target_view::kind::probability;
+                has_target = true;
+            } else if (key == "weight") {
+                read_packed(in, text, bytes, r.weight, "weight");
+            } else if (key == "reduction") {
+                in.read_string(text);
+                try {
+                    r.reduction = parse_reduction(text);
+                } catch (const input_error& e) {
+                    throw decode_error(fault_kind::bad_value, e.what());
+                }
+                has_reduction = true;
+            } else if (key == "ignore_index") {
+                r.ignore_index = in.read_integer("ignore_index");
+            } else if (key == "label_smoothing") {
+                std::vector<double> v;
+                read_packed(in, text, bytes, v, "label_smoothing");
+                require_count(v.size(), 1, "label_smoothing");
+                r.label_smoothing = v[0];
+            } else {
+                in.skip_value();
+            }
+        });
+        in.expect_end();
+        for (const auto& [present, name] :
+             {std::pair{d.id.has_value(), "id"}, std::pair{rows.has_value(), "rows"},
+              std::pair{classes.has_value(), "classes"}, std::pair{has_dtype, "dtype"},
+              std::pair{has_logits, "logits"}, std::pair{has_target, "target"},
+              std::pair{has_reduction, "reduction"}}) {
+            if (!present)
+                throw decode_error(fault_kind::missing_field, std::string(name) + ": missing");
+        }
+        if (*rows < 1 || *classes < 1 || *rows > (std::int64_t{1} << 40) ||
+            *classes > (std::int64_t{1} << 40)) {
+            throw decode_error(fault_kind::wrong_shape, "rows and classes must be positive");
+        }
+        r.rows = static_cast<std::size_t>(*rows);
+        r.classes = static_cast<std::size_t>(*classes);
+        require_count(r.logits.size(), r.rows * r.classes, "logits");
+        if (r.target_form == target_view::kind::index) {
+            require_count(r.target_indices.size(), r.rows, "target_indices");
+        } else {
+            require_count(r.target_probs.size(), r.rows * r.classes, "target_probs");
+        }
+        if (!r.weight.empty()) require_count(r.weight.size(), r.classes, "weight");
+    } catch (const decode_error& e) {
+        d.error = e.what();
+    }
+    return d;
+}
+
+void encode_packed_response(std::int64_t id, const response_values& values,
+                            const response_shape& shape, std::string& out) {
+    const std::size_t n = shape.rows * shape.classes;
+    const std::size_t losses = shape.reduction == reduction::none ? shape.rows : 1;
+    if (values.probs.size() != n || values.grad.size() != n || values.loss.size() != losses) {
+        throw std::invalid_argument("encode_packed_response: values do not match the shape");
+    }
+    out += "{\"id\":";
+    append_integer(out, id);
+    out += ",\"probs\":";
+    append_base64(out, values.probs.data(), n * 8);
+    out += ",\"loss\":";
+    append_base64(out, values.loss.data(), losses * 8);
+    out += ",\"grad\":";
+    append_base64(out, values.grad.data(), n * 8);
+    out += "}\n";
+}
+
+outcome decode_packed_response(std::string_view line, std::int64_t expected_id,
+                               const response_shape& shape) {
+    outcome result;
+    try {
+        json_cursor in(line);
+        std::string text, bytes, error_text;
+        std::optional<std::int64_t> id;
+        bool has_probs = false, has_loss = false, has_grad = false, has_error = false;
+        response_values& v = result.values;
+        in.read_object([&](std::string_view key) {
+            if (key == "id") {
+                id = in.read_integer("id");
+            } else if (key == "probs") {
+                read_packed(in, text, bytes, v.probs, "probs");
+                has_probs = true;
+            } else if (key == "loss") {
+                read_packed(in, text, bytes, v.loss, "loss");
+                has_loss = true;
+            } else if (key == "grad") {
+                read_packed(in, text, bytes, v.grad, "grad");
+                has_grad = true;
+            } else if (key == "error") {
+                has_error = true;
+                if (in.peek() == '"') {
+                    in.read_string(error_text);
+                } else {
+                    in.skip_value();
+                    error_text = "(a non-string error value)";
+                }
+            } else {
+                in.skip_value();
+            }
+        });
+        in.expect_end();
+        if (!id) throw decode_error(fault_kind::missing_field, "id: missing");
+        if (*id != expected_id) {
+            throw decode_error(fault_kind::wrong_id, "expected id " + std::to_string(expected_id) +
+                                                         ", found " + std::to_string(*id));
+        }
+        if (has_error) throw decode_error(fault_kind::error_response, error_text);
+        std::string missing;
+        for (const auto& [present, name] :
+             {std::pair{has_probs, "probs"}, std::pair{has_loss, "loss"},
+              std::pair{has_grad, "grad"}}) {
+            if (!present) missing += missing.empty() ? name : std::string(", ") + name;
+        }
+        if (!missing.empty()) throw decode_error(fault_kind::missing_field, missing + ": missing");
+        const std::size_t n = shape.rows * shape.classes;
+        require_count(v.probs.size(), n, "probs");
+        require_count(v.grad.size(), n, "grad");
+        require_count(v.loss.size(), shape.reduction == reduction::none ? shape.rows : 1, "loss");
+    } catch (const decode_error& e) {
+        result.values = {};
+        result.fault.kind = e.kind();
+        result.fault.message = e.what();
+        result.fault.raw = truncate_raw(line);
+    }
+    return result;
+}
+
+}  // namespace xentcheck::check
