@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "compensated_sum.h"
+#include "long_double_exp.h"
 #include "vector_kernels.h"
 #include "xentcheck/batch.h"
 #include "xentcheck/cross_entropy.h"
@@ -76,7 +77,12 @@ T shifted_exp(const T& z, const T& m) {
     const R dr = re(d);
     const R b = dr - re(z);
     const R err = (re(z) - (dr - b)) + (-re(m) - b);
-    const T ed = std::exp(d);
+    T ed;
+    if constexpr (is_complex_v<T>) {
+        ed = std::exp(d);
+    } else {
+        ed = exp_nonpositive(d);  // long double: as accurate as expl, faster (others: std::exp)
+    }
     if (!std::isfinite(err)) return ed;
     return ed * (R(1) + err);
 }
