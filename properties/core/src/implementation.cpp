@@ -88,4 +88,4 @@ outputs reference_implementation::evaluate(const problem& p) {
                                                : evaluate_in<double>(p);
 }
 
-}  // namespace
+}  // namespace xentcheck::properties
