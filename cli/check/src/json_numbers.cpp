@@ -90,6 +90,12 @@ char* write_to_chars_form(char* out, double value) {
 
 }  // namespace
 
+void append_json_integer(std::string& out, std::int64_t value) {
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, value);
+    out.append(buf, r.ptr);
+}
+
 void append_json_number(std::string& out, double value) {
     if (std::isnan(value)) {
         out += "\"nan\"";

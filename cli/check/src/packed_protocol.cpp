@@ -8,6 +8,8 @@
 #include <stdexcept>
 
 #include "json_cursor.h"
+#include "response_members.h"
+#include "xentcheck/check/json_numbers.h"
 
 namespace xentcheck::check {
 
@@ -94,12 +96,6 @@ void read_packed(json_cursor& in, std::string& text, std::string& bytes, std::ve
     if (!out.empty()) std::memcpy(out.data(), bytes.data(), bytes.size());
 }
 
-void append_integer(std::string& out, std::int64_t v) {
-    char buf[24];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, r.ptr);
-}
-
 void require_count(std::size_t have, std::size_t want, std::string_view field) {
     if (have != want) {
         throw decode_error(fault_kind::wrong_shape,
@@ -113,13 +109,13 @@ void require_count(std::size_t have, std::size_t want, std::string_view field) {
 void encode_packed_request(const request& r, std::int64_t id, std::string& out) {
     validate_request(r);
     out += "{\"id\":";
-    append_integer(out, id);
+    append_json_integer(out, id);
     out += ",\"packed\":1,\"dtype\":\"";
     out += to_string(r.dtype);
     out += "\",\"rows\":";
-    append_integer(out, static_cast<std::int64_t>(r.rows));
+    append_json_integer(out, static_cast<std::int64_t>(r.rows));
     out += ",\"classes\":";
-    append_integer(out, static_cast<std::int64_t>(r.classes));
+    append_json_integer(out, static_cast<std::int64_t>(r.classes));
     out += ",\"logits\":";
     append_base64(out, r.logits.data(), r.logits.size() * 8);
     if (r.target_form == target_view::kind::index) {
@@ -138,7 +134,7 @@ void encode_packed_request(const request& r, std::int64_t id, std::string& out) 
     }
     if (r.ignore_index) {
         out += ",\"ignore_index\":";
-        append_integer(out, *r.ignore_index);
+        append_json_integer(out, *r.ignore_index);
     }
     if (r.label_smoothing) {
         out += ",\"label_smoothing\":";
@@ -242,7 +238,7 @@ void encode_packed_response(std::int64_t id, const response_values& values,
         throw std::invalid_argument("encode_packed_response: values do not match the shape");
     }
     out += "{\"id\":";
-    append_integer(out, id);
+    append_json_integer(out, id);
     out += ",\"probs\":";
     append_base64(out, values.probs.data(), n * 8);
     out += ",\"loss\":";
@@ -257,48 +253,26 @@ outcome decode_packed_response(std::string_view line, std::int64_t expected_id,
     outcome result;
     try {
         json_cursor in(line);
-        std::string text, bytes, error_text;
-        std::optional<std::int64_t> id;
-        bool has_probs = false, has_loss = false, has_grad = false, has_error = false;
+        std::string text, bytes;
+        detail::response_members m;
         response_values& v = result.values;
         in.read_object([&](std::string_view key) {
-            if (key == "id") {
-                id = in.read_integer("id");
-            } else if (key == "probs") {
+            if (m.read_common(in, key)) return;
+            if (key == "probs") {
                 read_packed(in, text, bytes, v.probs, "probs");
-                has_probs = true;
+                m.has_probs = true;
             } else if (key == "loss") {
                 read_packed(in, text, bytes, v.loss, "loss");
-                has_loss = true;
+                m.has_loss = true;
             } else if (key == "grad") {
                 read_packed(in, text, bytes, v.grad, "grad");
-                has_grad = true;
-            } else if (key == "error") {
-                has_error = true;
-                if (in.peek() == '"') {
-                    in.read_string(error_text);
-                } else {
-                    in.skip_value();
-                    error_text = "(a non-string error value)";
-                }
+                m.has_grad = true;
             } else {
                 in.skip_value();
             }
         });
         in.expect_end();
-        if (!id) throw decode_error(fault_kind::missing_field, "id: missing");
-        if (*id != expected_id) {
-            throw decode_error(fault_kind::wrong_id, "expected id " + std::to_string(expected_id) +
-                                                         ", found " + std::to_string(*id));
-        }
-        if (has_error) throw decode_error(fault_kind::error_response, error_text);
-        std::string missing;
-        for (const auto& [present, name] :
-             {std::pair{has_probs, "probs"}, std::pair{has_loss, "loss"},
-              std::pair{has_grad, "grad"}}) {
-            if (!present) missing += missing.empty() ? name : std::string(", ") + name;
-        }
-        if (!missing.empty()) throw decode_error(fault_kind::missing_field, missing + ": missing");
+        m.check(expected_id);
         const std::size_t n = shape.rows * shape.classes;
         require_count(v.probs.size(), n, "probs");
         require_count(v.grad.size(), n, "grad");

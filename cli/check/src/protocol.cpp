@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "json_cursor.h"
+#include "response_members.h"
 #include "response_reader.h"
 #include "xentcheck/check/json_numbers.h"
 
@@ -41,12 +42,6 @@ cross_entropy_options request::options() const {
 }
 
 namespace {
-
-void append_integer(std::string& out, std::int64_t v) {
-    char buf[24];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, r.ptr);
-}
 
 void append_array(std::string& out, const double* values, std::size_t count) {
     out += '[';
@@ -175,7 +170,7 @@ void validate_request(const request& r) {
 void encode_request(const request& r, std::int64_t id, std::string& out) {
     validate_request(r);
     out += "{\"id\":";
-    append_integer(out, id);
+    append_json_integer(out, id);
     out += ",\"dtype\":\"";
     out += to_string(r.dtype);
     out += "\",\"logits\":";
@@ -185,7 +180,7 @@ void encode_request(const request& r, std::int64_t id, std::string& out) {
         out += '[';
         for (std::size_t i = 0; i < r.rows; ++i) {
             if (i != 0) out += ',';
-            append_integer(out, r.target_indices[i]);
+            append_json_integer(out, r.target_indices[i]);
         }
         out += ']';
     } else {
@@ -200,7 +195,7 @@ void encode_request(const request& r, std::int64_t id, std::string& out) {
     }
     if (r.ignore_index) {
         out += ",\"ignore_index\":";
-        append_integer(out, *r.ignore_index);
+        append_json_integer(out, *r.ignore_index);
     }
     if (r.label_smoothing) {
         out += ",\"label_smoothing\":";
@@ -311,47 +306,24 @@ outcome decode_response(std::string_view line, std::int64_t expected_id,
         const std::size_t n = shape.rows * shape.classes;
         probs.values.reserve(n);
         grad.values.reserve(n);
-        bool has_probs = false, has_loss = false, has_grad = false, has_error = false;
-        std::optional<std::int64_t> id;
-        std::string error_text;
+        detail::response_members m;
         in.read_object([&](std::string_view key) {
-            if (key == "id") {
-                id = in.read_integer("id");
-            } else if (key == "probs") {
+            if (m.read_common(in, key)) return;
+            if (key == "probs") {
                 in.read_numeric(probs, "probs");
-                has_probs = true;
+                m.has_probs = true;
             } else if (key == "loss") {
                 in.read_numeric(loss, "loss");
-                has_loss = true;
+                m.has_loss = true;
             } else if (key == "grad") {
                 in.read_numeric(grad, "grad");
-                has_grad = true;
-            } else if (key == "error") {
-                has_error = true;
-                if (in.peek() == '"') {
-                    in.read_string(error_text);
-                } else {
-                    in.skip_value();
-                    error_text = "(a non-string error value)";
-                }
+                m.has_grad = true;
             } else {
                 in.skip_value();
             }
         });
         in.expect_end();
-        if (!id) throw decode_error(fault_kind::missing_field, "id: missing");
-        if (*id != expected_id) {
-            throw decode_error(fault_kind::wrong_id, "expected id " + std::to_string(expected_id) +
-                                                         ", found " + std::to_string(*id));
-        }
-        if (has_error) throw decode_error(fault_kind::error_response, error_text);
-        std::string missing;
-        for (const auto& [present, name] :
-             {std::pair{has_probs, "probs"}, std::pair{has_loss, "loss"},
-              std::pair{has_grad, "grad"}}) {
-            if (!present) missing += missing.empty() ? name : std::string(", ") + name;
-        }
-        if (!missing.empty()) throw decode_error(fault_kind::missing_field, missing + ": missing");
+        m.check(expected_id);
         require_matrix(probs, "probs", shape.rows, shape.classes);
         require_matrix(grad, "grad", shape.rows, shape.classes);
         if (shape.reduction == reduction::none) {
@@ -389,7 +361,7 @@ void encode_response(std::int64_t id, const response_values& values, const respo
         throw std::invalid_argument("encode_response: values do not match the response shape");
     }
     out += "{\"id\":";
-    append_integer(out, id);
+    append_json_integer(out, id);
     out += ",\"probs\":";
     append_matrix(out, values.probs, shape.rows, shape.classes);
     out += ",\"loss\":";
@@ -407,7 +379,7 @@ void encode_error_response(std::optional<std::int64_t> id, std::string_view mess
                            std::string& out) {
     out += "{\"id\":";
     if (id) {
-        append_integer(out, *id);
+        append_json_integer(out, *id);
     } else {
         out += "null";
     }

@@ -1,6 +1,7 @@
 /// xentcheck/check/json_numbers.h: exact JSON numbers with non-finite values as strings.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,9 @@ namespace xentcheck::check {
 /// "inf", "-inf" and "nan" (quotes included). A float32 value passed as a double is written
 /// exactly too, so reading it back and narrowing to float is exact.
 void append_json_number(std::string& out, double value);
+
+/// Appends the integer `value` to `out` as a JSON number.
+void append_json_integer(std::string& out, std::int64_t value);
 
 /// Whether `value` is exactly representable in float32 (non-finite values are).
 bool is_float32_exact(double value) noexcept;
