@@ -224,47 +224,6 @@ XENTCHECK_AVX2 inline __m256d lane_offsets(std::size_t excluded, std::size_t n) 
                                _mm256_setr_epi64x(0, 1, 2, 3), _mm256_set1_epi64x(excluded % 4)))));
 }
 
-template <bool Checked>
-XENTCHECK_AVX2 void exp_block_avx2(const double* z, double m, double* e, std::size_t n,
-                                   accumulator<double>& sum, const prefetch_hint& next,
-                                   std::size_t excluded) {
-    const __m256d mv = _mm256_set1_pd(m);
-    // Locals: the stores to e could alias the hint, which would reload it in every iteration.
-    const char* const pf_read = static_cast<const char*>(next.read);
-    const char* const pf_write = static_cast<const char*>(next.write);
-    const std::size_t pf_bytes = next.bytes;
-    // One sum chain: its latency hides behind the exp work. The excluded entry (exactly 1) is
-    // summed too and taken off with the offsets, so the loop has no per-entry test.
-    lane_sum a = start_lanes();
-    std::size_t j = 0;
-    if (pf_bytes != 0) {
-        for (; j + 8 <= n; j += 8) {
-            prefetch_step(pf_read, pf_write, pf_bytes, j * sizeof(double));
-            const __m256d e0 = shifted_exp4<Checked>(_mm256_loadu_pd(z + j), mv);
-            _mm256_storeu_pd(e + j, e0);
-            add_lanes(a, e0);
-            const __m256d e1 = shifted_exp4<Checked>(_mm256_loadu_pd(z + j + 4), mv);
-            _mm256_storeu_pd(e + j + 4, e1);
-            add_lanes(a, e1);
-        }
-    }
-    for (; j + 4 <= n; j += 4) {
-        const __m256d ev = shifted_exp4<Checked>(_mm256_loadu_pd(z + j), mv);
-        _mm256_storeu_pd(e + j, ev);
-        add_lanes(a, ev);
-    }
-    if (j < n) {
-        const __m256i mask = first_lanes(n - j);
-        const __m256d maskd = _mm256_castsi256_pd(mask);
-        // Padding lanes hold m (exp(0) = 1, finite) and are zeroed before the sum.
-        const __m256d zv = _mm256_blendv_pd(mv, _mm256_maskload_pd(z + j, mask), maskd);
-        const __m256d ev = _mm256_and_pd(shifted_exp4<Checked>(zv, mv), maskd);
-        _mm256_maskstore_pd(e + j, mask, ev);
-        add_lanes(a, ev);
-    }
-    add_four(_mm256_sub_pd(a.s, lane_offsets(excluded, n)), a.c, sum);
-}
-
 // float: exp(x) = 2^(k/8) * exp(r), |r| <= ln2/16, in float lanes. The eight H_j = 2^(j/8)
 // (bits less j << 20, so that adding k << 20 also scales by 2^(k >> 3)) and their tails
 // t_j = (2^(j/8) - H_j) / H_j sit in one register each (generated with MPFR at 300 bits).
@@ -367,44 +326,109 @@ XENTCHECK_AVX2 void flush_lanes(const lane_sum_f& a, std::size_t excluded, std::
     add_four(s_hi, c_hi, sum);
 }
 
-template <bool Checked>
-XENTCHECK_AVX2 void exp_block_avx2(const float* z, float m, float* e, std::size_t n,
-                                   accumulator<double>& sum, const prefetch_hint& next,
-                                   std::size_t excluded) {
-    const __m256 mv = _mm256_set1_ps(m);
+/// The lane operations of the exp loop for doubles (four lanes) and floats (eight), as
+/// scan_vectors in vector_kernels.cpp has them for the scan.
+struct double_lanes {
+    using value = double;
+    using vec = __m256d;
+    using sums = lane_sum;
+    static constexpr std::size_t width = 4;
+    XENTCHECK_AVX2 static vec set(value v) { return _mm256_set1_pd(v); }
+    XENTCHECK_AVX2 static vec load(const value* p) { return _mm256_loadu_pd(p); }
+    XENTCHECK_AVX2 static void store(value* p, vec v) { _mm256_storeu_pd(p, v); }
+    template <bool Checked>
+    XENTCHECK_AVX2 static vec shifted_exp(vec z, vec m) {
+        return shifted_exp4<Checked>(z, m);
+    }
+    XENTCHECK_AVX2 static sums start() { return start_lanes(); }
+    XENTCHECK_AVX2 static __m256d first(std::size_t count) {
+        return _mm256_castsi256_pd(first_lanes(count));
+    }
+    XENTCHECK_AVX2 static vec load_first(const value* p, vec mask) {
+        return _mm256_maskload_pd(p, _mm256_castpd_si256(mask));
+    }
+    XENTCHECK_AVX2 static void store_first(value* p, vec mask, vec v) {
+        _mm256_maskstore_pd(p, _mm256_castpd_si256(mask), v);
+    }
+    XENTCHECK_AVX2 static vec blend(vec a, vec b, vec mask) { return _mm256_blendv_pd(a, b, mask); }
+    XENTCHECK_AVX2 static vec bit_and(vec a, vec b) { return _mm256_and_pd(a, b); }
+    XENTCHECK_AVX2 static void flush(const sums& a, std::size_t excluded, std::size_t n,
+                                     accumulator<double>& sum) {
+        add_four(_mm256_sub_pd(a.s, lane_offsets(excluded, n)), a.c, sum);
+    }
+};
+
+struct float_lanes {
+    using value = float;
+    using vec = __m256;
+    using sums = lane_sum_f;
+    static constexpr std::size_t width = 8;
+    XENTCHECK_AVX2 static vec set(value v) { return _mm256_set1_ps(v); }
+    XENTCHECK_AVX2 static vec load(const value* p) { return _mm256_loadu_ps(p); }
+    XENTCHECK_AVX2 static void store(value* p, vec v) { _mm256_storeu_ps(p, v); }
+    template <bool Checked>
+    XENTCHECK_AVX2 static vec shifted_exp(vec z, vec m) {
+        return shifted_exp8f<Checked>(z, m);
+    }
+    XENTCHECK_AVX2 static sums start() { return {_mm256_set1_ps(1.0f), _mm256_setzero_ps()}; }
+    XENTCHECK_AVX2 static vec first(std::size_t count) {
+        return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(count)),
+                                                      _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
+    }
+    XENTCHECK_AVX2 static vec load_first(const value* p, vec mask) {
+        return _mm256_maskload_ps(p, _mm256_castps_si256(mask));
+    }
+    XENTCHECK_AVX2 static void store_first(value* p, vec mask, vec v) {
+        _mm256_maskstore_ps(p, _mm256_castps_si256(mask), v);
+    }
+    XENTCHECK_AVX2 static vec blend(vec a, vec b, vec mask) { return _mm256_blendv_ps(a, b, mask); }
+    XENTCHECK_AVX2 static vec bit_and(vec a, vec b) { return _mm256_and_ps(a, b); }
+    XENTCHECK_AVX2 static void flush(const sums& a, std::size_t excluded, std::size_t n,
+                                     accumulator<double>& sum) {
+        flush_lanes(a, excluded, n, sum);
+    }
+};
+
+/// e_j = exp(z_j - m) into e and their sum into `sum`, `L::width` lanes at a time.
+template <bool Checked, class L>
+XENTCHECK_AVX2 void exp_block_lanes(const typename L::value* z, typename L::value m,
+                                    typename L::value* e, std::size_t n, accumulator<double>& sum,
+                                    const prefetch_hint& next, std::size_t excluded) {
+    constexpr std::size_t w = L::width;
+    const typename L::vec mv = L::set(m);
+    // Locals: the stores to e could alias the hint, which would reload it in every iteration.
     const char* const pf_read = static_cast<const char*>(next.read);
     const char* const pf_write = static_cast<const char*>(next.write);
     const std::size_t pf_bytes = next.bytes;
-    // As for double: the excluded entry (exactly 1) is summed and taken off with the offsets.
-    lane_sum_f a{_mm256_set1_ps(1.0f), _mm256_setzero_ps()};
+    // One sum chain: its latency hides behind the exp work. The excluded entry (exactly 1) is
+    // summed too and taken off with the offsets, so the loop has no per-entry test.
+    typename L::sums a = L::start();
     std::size_t j = 0;
     if (pf_bytes != 0) {
-        for (; j + 16 <= n; j += 16) {
-            prefetch_step(pf_read, pf_write, pf_bytes, j * sizeof(float));
-            const __m256 e0 = shifted_exp8f<Checked>(_mm256_loadu_ps(z + j), mv);
-            _mm256_storeu_ps(e + j, e0);
+        for (; j + 2 * w <= n; j += 2 * w) {
+            prefetch_step(pf_read, pf_write, pf_bytes, j * sizeof(typename L::value));
+            const auto e0 = L::template shifted_exp<Checked>(L::load(z + j), mv);
+            L::store(e + j, e0);
             add_lanes(a, e0);
-            const __m256 e1 = shifted_exp8f<Checked>(_mm256_loadu_ps(z + j + 8), mv);
-            _mm256_storeu_ps(e + j + 8, e1);
+            const auto e1 = L::template shifted_exp<Checked>(L::load(z + j + w), mv);
+            L::store(e + j + w, e1);
             add_lanes(a, e1);
         }
     }
-    for (; j + 8 <= n; j += 8) {
-        const __m256 ev = shifted_exp8f<Checked>(_mm256_loadu_ps(z + j), mv);
-        _mm256_storeu_ps(e + j, ev);
+    for (; j + w <= n; j += w) {
+        const auto ev = L::template shifted_exp<Checked>(L::load(z + j), mv);
+        L::store(e + j, ev);
         add_lanes(a, ev);
     }
     if (j < n) {
-        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n - j)),
-                                                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-        const __m256 maskf = _mm256_castsi256_ps(mask);
+        const auto mask = L::first(n - j);
         // Padding lanes hold m (exp(0) = 1, finite) and are zeroed before the sum.
-        const __m256 zv = _mm256_blendv_ps(mv, _mm256_maskload_ps(z + j, mask), maskf);
-        const __m256 ev = _mm256_and_ps(shifted_exp8f<Checked>(zv, mv), maskf);
-        _mm256_maskstore_ps(e + j, mask, ev);
+        const auto zv = L::blend(mv, L::load_first(z + j, mask), mask);
+        const auto ev = L::bit_and(L::template shifted_exp<Checked>(zv, mv), mask);
+        L::store_first(e + j, mask, ev);
         add_lanes(a, ev);
     }
-    flush_lanes(a, excluded, n, sum);
+    L::flush(a, excluded, n, sum);
 }
 
 }  // namespace
@@ -413,17 +437,17 @@ void shifted_exp_block(const double* z, double m, double* e, std::size_t n,
                        accumulator<double>& sum, double low, const prefetch_hint& next,
                        std::size_t excluded) noexcept {
     if (low - m >= fast_min) {
-        exp_block_avx2<false>(z, m, e, n, sum, next, excluded);
+        exp_block_lanes<false, double_lanes>(z, m, e, n, sum, next, excluded);
     } else {
-        exp_block_avx2<true>(z, m, e, n, sum, next, excluded);
+        exp_block_lanes<true, double_lanes>(z, m, e, n, sum, next, excluded);
     }
 }
 void shifted_exp_block(const float* z, float m, float* e, std::size_t n, accumulator<double>& sum,
                        float low, const prefetch_hint& next, std::size_t excluded) noexcept {
     if (low - m >= fast_min_f) {
-        exp_block_avx2<false>(z, m, e, n, sum, next, excluded);
+        exp_block_lanes<false, float_lanes>(z, m, e, n, sum, next, excluded);
     } else {
-        exp_block_avx2<true>(z, m, e, n, sum, next, excluded);
+        exp_block_lanes<true, float_lanes>(z, m, e, n, sum, next, excluded);
     }
 }
 
