@@ -89,6 +89,25 @@ void json_key(fmt::memory_buffer& b, const char* key) {
     b.push_back(':');
 }
 
+/// "key":"value", (a JSON string member and its comma).
+void string_member(fmt::memory_buffer& b, const char* key, std::string_view value) {
+    json_key(b, key);
+    cli::write_json_string(b, value);
+    cli::write_raw(b, ",");
+}
+
+/// "key":["a","b"], (an array of JSON strings and its comma).
+void string_array_member(fmt::memory_buffer& b, const char* key,
+                         const std::vector<std::string>& values) {
+    json_key(b, key);
+    cli::write_raw(b, "[");
+    for (std::size_t k = 0; k < values.size(); ++k) {
+        if (k) cli::write_raw(b, ",");
+        cli::write_json_string(b, values[k]);
+    }
+    cli::write_raw(b, "],");
+}
+
 void json_string_or_null(fmt::memory_buffer& b, const std::string& s) {
     if (s.empty()) {
         cli::write_raw(b, "null");
@@ -176,34 +195,14 @@ std::string json_report(const run_outcome& run, const report_context& ctx) {
     cli::write_raw(b, ",");
     json_key(b, "seed");
     fmt::format_to(fmt::appender(b), "{},", ctx.seed);
-    json_key(b, "implementation");
-    cli::write_json_string(b, ctx.implementation);
-    cli::write_raw(b, ",");
-    json_key(b, "dtype");
-    cli::write_json_string(b, ctx.dtype);
-    cli::write_raw(b, ",");
-    json_key(b, "targets");
-    cli::write_json_string(b, ctx.targets);
-    cli::write_raw(b, ",");
-    json_key(b, "reduction");
-    cli::write_json_string(b, ctx.reduction);
-    cli::write_raw(b, ",");
-    json_key(b, "features");
-    cli::write_raw(b, "[");
-    for (std::size_t k = 0; k < ctx.features.size(); ++k) {
-        if (k) cli::write_raw(b, ",");
-        cli::write_json_string(b, ctx.features[k]);
-    }
-    cli::write_raw(b, "],");
+    string_member(b, "implementation", ctx.implementation);
+    string_member(b, "dtype", ctx.dtype);
+    string_member(b, "targets", ctx.targets);
+    string_member(b, "reduction", ctx.reduction);
+    string_array_member(b, "features", ctx.features);
     json_key(b, "max_success");
     fmt::format_to(fmt::appender(b), "{},", ctx.max_success);
-    json_key(b, "cases");
-    cli::write_raw(b, "[");
-    for (std::size_t k = 0; k < ctx.case_files.size(); ++k) {
-        if (k) cli::write_raw(b, ",");
-        cli::write_json_string(b, ctx.case_files[k]);
-    }
-    cli::write_raw(b, "],");
+    string_array_member(b, "cases", ctx.case_files);
     json_key(b, "reproduce");
     cli::write_json_string(b, ctx.reproduce);
     cli::write_raw(b, ",\n");
@@ -213,15 +212,9 @@ std::string json_report(const run_outcome& run, const report_context& ctx) {
         const property_outcome& p = run.properties[k];
         cli::write_raw(b, k ? ",\n" : "\n");
         cli::write_raw(b, "{");
-        json_key(b, "name");
-        cli::write_json_string(b, p.name);
-        cli::write_raw(b, ",");
-        json_key(b, "summary");
-        cli::write_json_string(b, p.summary);
-        cli::write_raw(b, ",");
-        json_key(b, "status");
-        cli::write_json_string(b, p.passed ? "passed" : "failed");
-        cli::write_raw(b, ",");
+        string_member(b, "name", p.name);
+        string_member(b, "summary", p.summary);
+        string_member(b, "status", p.passed ? "passed" : "failed");
         json_key(b, "tests");
         fmt::format_to(fmt::appender(b), "{},", p.tests);
         json_key(b, "seconds");
