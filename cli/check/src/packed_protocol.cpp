@@ -8,7 +8,7 @@
 #include <stdexcept>
 
 #include "json_cursor.h"
-#include "response_members.h"
+#include "message_members.h"
 #include "xentcheck/check/json_numbers.h"
 
 namespace xentcheck::check {
@@ -155,21 +155,14 @@ decoded_request decode_packed_request(std::string_view line) {
         json_cursor in(line);
         std::string text, bytes;
         std::optional<std::int64_t> rows, classes;
-        bool has_logits = false, has_target = false, has_dtype = false, has_reduction = false;
+        bool has_logits = false, has_target = false;
+        detail::request_members m;
         in.read_object([&](std::string_view key) {
-            if (key == "id") {
-                d.id = in.read_integer("id");
-            } else if (key == "rows") {
+            if (m.read_common(in, key, d, text)) return;
+            if (key == "rows") {
                 rows = in.read_integer("rows");
             } else if (key == "classes") {
                 classes = in.read_integer("classes");
-            } else if (key == "dtype") {
-                in.read_string(text);
-                const auto t = parse_dtype(text);
-                if (!t)
-                    throw decode_error(fault_kind::bad_value, "dtype: unknown \"" + text + "\"");
-                r.dtype = *t;
-                has_dtype = true;
             } else if (key == "logits") {
                 read_packed(in, text, bytes, r.logits, "logits");
                 has_logits = true;
@@ -183,16 +176,6 @@ decoded_request decode_packed_request(std::string_view line) {
                 has_target = true;
             } else if (key == "weight") {
                 read_packed(in, text, bytes, r.weight, "weight");
-            } else if (key == "reduction") {
-                in.read_string(text);
-                try {
-                    r.reduction = parse_reduction(text);
-                } catch (const input_error& e) {
-                    throw decode_error(fault_kind::bad_value, e.what());
-                }
-                has_reduction = true;
-            } else if (key == "ignore_index") {
-                r.ignore_index = in.read_integer("ignore_index");
             } else if (key == "label_smoothing") {
                 std::vector<double> v;
                 read_packed(in, text, bytes, v, "label_smoothing");
@@ -203,14 +186,13 @@ decoded_request decode_packed_request(std::string_view line) {
             }
         });
         in.expect_end();
-        for (const auto& [present, name] :
-             {std::pair{d.id.has_value(), "id"}, std::pair{rows.has_value(), "rows"},
-              std::pair{classes.has_value(), "classes"}, std::pair{has_dtype, "dtype"},
-              std::pair{has_logits, "logits"}, std::pair{has_target, "target"},
-              std::pair{has_reduction, "reduction"}}) {
-            if (!present)
-                throw decode_error(fault_kind::missing_field, std::string(name) + ": missing");
-        }
+        detail::require_present({{d.id.has_value(), "id"},
+                                 {rows.has_value(), "rows"},
+                                 {classes.has_value(), "classes"},
+                                 {m.has_dtype, "dtype"},
+                                 {has_logits, "logits"},
+                                 {has_target, "target"},
+                                 {m.has_reduction, "reduction"}});
         if (*rows < 1 || *classes < 1 || *rows > (std::int64_t{1} << 40) ||
             *classes > (std::int64_t{1} << 40)) {
             throw decode_error(fault_kind::wrong_shape, "rows and classes must be positive");

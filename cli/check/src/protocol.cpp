@@ -6,7 +6,7 @@
 #include <stdexcept>
 
 #include "json_cursor.h"
-#include "response_members.h"
+#include "message_members.h"
 #include "response_reader.h"
 #include "xentcheck/check/json_numbers.h"
 
@@ -210,19 +210,12 @@ decoded_request decode_request(std::string_view line) {
     try {
         json_cursor in(line);
         numeric_value logits, target, weight;
-        bool has_logits = false, has_target = false, has_dtype = false, has_reduction = false;
+        bool has_logits = false, has_target = false;
+        detail::request_members m;
         std::string text;
         in.read_object([&](std::string_view key) {
-            if (key == "id") {
-                d.id = in.read_integer("id");
-            } else if (key == "dtype") {
-                in.read_string(text);
-                const auto t = parse_dtype(text);
-                if (!t)
-                    throw decode_error(fault_kind::bad_value, "dtype: unknown \"" + text + "\"");
-                r.dtype = *t;
-                has_dtype = true;
-            } else if (key == "logits") {
+            if (m.read_common(in, key, d, text)) return;
+            if (key == "logits") {
                 in.read_numeric(logits, "logits");
                 has_logits = true;
             } else if (key == "target") {
@@ -233,16 +226,6 @@ decoded_request decode_request(std::string_view line) {
                 if (weight.rank != 1)
                     throw decode_error(fault_kind::wrong_shape, "weight: not 1-D");
                 r.weight = weight.values;
-            } else if (key == "reduction") {
-                in.read_string(text);
-                try {
-                    r.reduction = parse_reduction(text);
-                } catch (const input_error& e) {
-                    throw decode_error(fault_kind::bad_value, e.what());
-                }
-                has_reduction = true;
-            } else if (key == "ignore_index") {
-                r.ignore_index = in.read_integer("ignore_index");
             } else if (key == "label_smoothing") {
                 r.label_smoothing = in.read_number("label_smoothing");
             } else {
@@ -250,13 +233,11 @@ decoded_request decode_request(std::string_view line) {
             }
         });
         in.expect_end();
-        for (const auto& [present, name] :
-             {std::pair{d.id.has_value(), "id"}, std::pair{has_dtype, "dtype"},
-              std::pair{has_logits, "logits"}, std::pair{has_target, "target"},
-              std::pair{has_reduction, "reduction"}}) {
-            if (!present)
-                throw decode_error(fault_kind::missing_field, std::string(name) + ": missing");
-        }
+        detail::require_present({{d.id.has_value(), "id"},
+                                 {m.has_dtype, "dtype"},
+                                 {has_logits, "logits"},
+                                 {has_target, "target"},
+                                 {m.has_reduction, "reduction"}});
         if (logits.rank != 2 || logits.rows == 0 || logits.cols == 0) {
             throw decode_error(fault_kind::wrong_shape, "logits: expected a non-empty 2-D array");
         }

@@ -1,15 +1,57 @@
-/// Internal: the members every response decoder reads and checks the same way (id, error, and
-/// which of probs / loss / grad were present), whatever form the values take.
+/// Internal: the members the request and response decoders of both forms (JSON numbers, packed)
+/// read and check the same way, whatever form the values take.
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "json_cursor.h"
+#include "xentcheck/check/protocol.h"
 
 namespace xentcheck::check::detail {
+
+/// Throws missing_field naming the first member that is not present.
+inline void require_present(std::initializer_list<std::pair<bool, const char*>> members) {
+    for (const auto& [present, name] : members) {
+        if (!present)
+            throw decode_error(fault_kind::missing_field, std::string(name) + ": missing");
+    }
+}
+
+/// The request members both forms read alike: id, dtype, reduction, ignore_index.
+struct request_members {
+    bool has_dtype = false, has_reduction = false;
+
+    /// Reads the value of `key` into `d` when it is one of those; false for any other key.
+    /// `text` is scratch space.
+    bool read_common(json_cursor& in, std::string_view key, decoded_request& d, std::string& text) {
+        if (key == "id") {
+            d.id = in.read_integer("id");
+        } else if (key == "dtype") {
+            in.read_string(text);
+            const auto t = parse_dtype(text);
+            if (!t) throw decode_error(fault_kind::bad_value, "dtype: unknown \"" + text + "\"");
+            d.value.dtype = *t;
+            has_dtype = true;
+        } else if (key == "reduction") {
+            in.read_string(text);
+            try {
+                d.value.reduction = parse_reduction(text);
+            } catch (const input_error& e) {
+                throw decode_error(fault_kind::bad_value, e.what());
+            }
+            has_reduction = true;
+        } else if (key == "ignore_index") {
+            d.value.ignore_index = in.read_integer("ignore_index");
+        } else {
+            return false;
+        }
+        return true;
+    }
+};
 
 /// What a response object said besides its values.
 struct response_members {
