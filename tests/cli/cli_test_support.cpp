@@ -152,4 +152,24 @@ std::vector<nlohmann::json> entries_of(const nlohmann::json& report, const std::
     return out;
 }
 
+std::string mutate_with(std::string text, const std::vector<std::string>& pieces,
+                        std::mt19937_64& rng) {
+    const int edits = 1 + static_cast<int>(rng() % 2);
+    for (int k = 0; k < edits && !text.empty(); ++k) {
+        const std::size_t at = rng() % text.size();
+        const std::string& piece = pieces[rng() % pieces.size()];
+        switch (rng() % 3) {
+            case 0:
+                text.replace(at, 1 + rng() % 3, piece);
+                break;
+            case 1:
+                text.insert(at, piece);
+                break;
+            default:
+                text.erase(at, 1 + rng() % 3);
+        }
+    }
+    return text;
+}
+
 }  // namespace xentcheck::cli::testing

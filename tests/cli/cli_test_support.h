@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,5 +42,10 @@ std::uint64_t ulp_distance(double a, double b);
 
 /// The case entries of a report with the given file (as passed on the command line).
 std::vector<nlohmann::json> entries_of(const nlohmann::json& report, const std::string& file);
+
+/// One or two edits that keep most of `text`: a few bytes replaced by, or `pieces[k]` inserted
+/// at, or a few bytes erased at, random places (for mutant inputs of the direct readers).
+std::string mutate_with(std::string text, const std::vector<std::string>& pieces,
+                        std::mt19937_64& rng);
 
 }  // namespace xentcheck::cli::testing

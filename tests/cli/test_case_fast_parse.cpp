@@ -296,22 +296,7 @@ std::string mutate(std::string text, std::mt19937_64& rng) {
                                                     "\"probs\":[1],",
                                                     "2.0",
                                                     "1E2"};
-    const int edits = 1 + static_cast<int>(rng() % 2);
-    for (int k = 0; k < edits && !text.empty(); ++k) {
-        const std::size_t at = rng() % text.size();
-        const std::string& piece = pieces[rng() % pieces.size()];
-        switch (rng() % 3) {
-            case 0:
-                text.replace(at, 1 + rng() % 3, piece);
-                break;
-            case 1:
-                text.insert(at, piece);
-                break;
-            default:
-                text.erase(at, 1 + rng() % 3);
-        }
-    }
-    return text;
+    return testing::mutate_with(std::move(text), pieces, rng);
 }
 
 TEST(CaseFastParse, FixtureCasesAgreeWithTheFullReader) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_test_support.h"
 #include "xentcheck/check/json_numbers.h"
 #include "xentcheck/check/protocol.h"
 
@@ -78,22 +79,7 @@ std::string mutate(std::string text, std::mt19937_64& rng) {
         "[",     "]",     "{",  "}",  ",",    ":",         "\"",          "0",
         "-0",    "1e5",   "1.", ".5", "NaN",  "Infinity",  "\"nan\"",     "\"-INF\"",
         "\"x\"", "1e999", " ",  "\\", "null", "\"id\":1,", "\"loss\":2,", "\"error\":\"e\","};
-    const int edits = 1 + static_cast<int>(rng() % 2);
-    for (int k = 0; k < edits && !text.empty(); ++k) {
-        const std::size_t at = rng() % text.size();
-        const std::string& piece = pieces[rng() % pieces.size()];
-        switch (rng() % 3) {
-            case 0:
-                text.replace(at, 1 + rng() % 3, piece);
-                break;
-            case 1:
-                text.insert(at, piece);
-                break;
-            default:
-                text.erase(at, 1 + rng() % 3);
-        }
-    }
-    return text;
+    return cli::testing::mutate_with(std::move(text), pieces, rng);
 }
 
 TEST(ProtocolFastCodec, ResponsesDecodeAsTheGeneralDecoderDecodesThem) {
