@@ -2,6 +2,7 @@
 /// accept, gives the identical case (bit for bit), and handles the common forms itself.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -12,6 +13,7 @@
 #include "case_fast_parse.h"
 #include "cli_test_support.h"
 #include "xentcheck/cli/case_parse.h"
+#include "xentcheck/cli/case_reader.h"
 #include "xentcheck/cli/json_parse.h"
 
 namespace xentcheck::cli {
@@ -356,6 +358,36 @@ TEST(CaseFastParse, LiteralEdgeCasesMatchTheJsonParser) {
     EXPECT_FALSE(detail::fast_parse_case(R"({"logits": [1e309], "target": 0})", c));
     EXPECT_FALSE(detail::fast_parse_case(R"({"logits": [1], "target": 0, "target": 0})", c));
     EXPECT_FALSE(detail::fast_parse_case(R"({"logits": [NaN], "target": 0})", c));
+}
+
+/// A file holding one case object, read by case_reader (which reads such a file directly when
+/// it can), gives what the JSON parser + parse_case give: the same case, or a problem.
+TEST(CaseFastParse, SingleCaseFilesReadByTheReaderAgreeWithTheFullReader) {
+    std::mt19937_64 rng(4242);
+    const std::string path = ::testing::TempDir() + "xentcheck_single_case.json";
+    std::size_t valid = 0;
+    for (int k = 0; k < 400; ++k) {
+        std::string text = random_case(rng);
+        if (k % 4 == 1) text = mutate(text, rng);
+        // Pretty-printed over several lines, as large case files usually are.
+        if (k % 2 == 0 && full_parse(text)) text = parse_json_text(text).dump(2);
+        std::ofstream(path, std::ios::binary) << text;
+        std::optional<eval_case> full = full_parse(text);
+        case_reader reader(path);
+        const case_reader::status status = reader.next();
+        if (!full) {
+            EXPECT_EQ(status, case_reader::status::error) << text;
+            continue;
+        }
+        ++valid;
+        ASSERT_EQ(status, case_reader::status::ok) << text;
+        full->index = 0;
+        full->line = std::nullopt;
+        EXPECT_TRUE(same_case(reader.current(), *full)) << text;
+        EXPECT_EQ(reader.next(), case_reader::status::done);
+    }
+    EXPECT_GT(valid, 300u);
+    std::remove(path.c_str());
 }
 
 }  // namespace

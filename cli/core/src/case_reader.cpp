@@ -107,6 +107,15 @@ void case_reader::open() {
         file_error("cannot read: " + error);
         return;
     }
+    // A file of one common case (the usual form of a large, vocabulary-sized case) is read
+    // directly, as JSON Lines are; anything else goes through the JSON parser.
+    case_.index = 0;
+    case_.line = std::nullopt;
+    if (detail::fast_parse_case(text, case_)) {
+        form_ = form::document;
+        single_case_ = single_case_read_ = true;
+        return;
+    }
     try {
         parse_json_text(text, document_, rewrite_scratch_);
     } catch (const json_syntax_error& e) {
@@ -144,6 +153,10 @@ void case_reader::open() {
 case_reader::status case_reader::next_in_document() {
     if (single_case_) {
         form_ = form::finished;
+        if (single_case_read_) {
+            ++case_count_;
+            return status::ok;
+        }
         return parse_into_case(*cases_);
     }
     if (case_count_ >= cases_->size()) {

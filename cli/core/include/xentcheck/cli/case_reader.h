@@ -71,7 +71,8 @@ class case_reader {
     nlohmann::json document_;                // the whole file (document form)
     const nlohmann::json* cases_ = nullptr;  // the array of cases, or the single case
     bool single_case_ = false;
-    nlohmann::json line_value_;  // the current line (JSON Lines form)
+    bool single_case_read_ = false;  // the single case was read directly into case_
+    nlohmann::json line_value_;      // the current line (JSON Lines form)
     bare_token_rewrite rewrite_scratch_;
     eval_case case_;
     input_problem problem_;
