@@ -196,12 +196,16 @@ void setup_check(CLI::App& app, int& exit_code) {
     sub->callback([o, &exit_code]() { exit_code = run_check_command(*o); });
 
     auto library = std::make_shared<std::string>();
+    auto region_fd = std::make_shared<int>(-1);
     CLI::App* serve = app.add_subcommand(
         "serve-lib", "Serve a C ABI library through the protocol (used by check --lib)");
     serve->group("");  // hidden from --help
     serve->add_option("library", *library, "Shared library path")->required();
-    serve->callback(
-        [library, &exit_code]() { exit_code = check::serve_library(library->c_str()); });
+    serve->add_option("--region-fd", *region_fd,
+                      "Inherited descriptor of check's shared region (packed requests only)");
+    serve->callback([library, region_fd, &exit_code]() {
+        exit_code = check::serve_library(library->c_str(), *region_fd);
+    });
 }
 
 int run_check_command(const check_options& o) {
@@ -232,9 +236,11 @@ int run_check_command(const check_options& o) {
             print_error("cannot find the xentcheck executable to serve " + o.lib);
             return exit_codes::bad_input;
         }
-        command = check::serve_library_command(self, o.lib);
+        command = check::serve_library_command(self, o.lib, "serve-lib", true);
         name = o.lib;
-        client.packed = true;  // our own child: raw doubles instead of JSON numbers
+        // Our own child: raw doubles in shared memory instead of JSON numbers on the pipe.
+        client.packed = true;
+        client.shared_region = true;
     }
     check::external_implementation external(name, command, client);
     // Start-up: a trivial problem must get an answer (or a refusal) within the start-up

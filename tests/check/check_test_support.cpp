@@ -37,8 +37,8 @@ std::string python_command(const std::string& script, const std::string& argumen
     return cmd;
 }
 
-std::string serve_command(const std::string& library) {
-    return serve_library_command(XENTCHECK_SERVE_DRIVER, library);
+std::string serve_command(const std::string& library, bool region) {
+    return serve_library_command(XENTCHECK_SERVE_DRIVER, library, "serve-lib", region);
 }
 
 std::vector<check_result> compare_with_reference(const request& r, const response_values& values) {

@@ -21,8 +21,9 @@ std::string example_path(const std::string& relative);
 /// The shell command running a Python example with the test interpreter (arguments appended).
 std::string python_command(const std::string& script, const std::string& arguments = "");
 
-/// The command that serves `library` through the serve-lib test driver.
-std::string serve_command(const std::string& library);
+/// The command that serves `library` through the serve-lib test driver; with `region`, the
+/// driver takes the client's shared region as descriptor 3 (client_options::shared_region).
+std::string serve_command(const std::string& library, bool region = false);
 
 /// probs, loss and grad of `values` compared with the long double reference under the
 /// tolerance model of the request's dtype.

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstring>
 #include <stdexcept>
+#include <type_traits>
 
 #include "json_cursor.h"
 #include "message_members.h"
@@ -79,11 +80,44 @@ void decode_base64(std::string_view text, std::string& bytes, std::string_view f
     bytes.resize(n);
 }
 
-/// Reads a base64 string of 8-byte values into `out` (double or int64), or throws.
-template <class T>
+/// The bytes a reference [offset, count] names in a region, or nullptr when it names bytes
+/// outside it. `Region` maps further on demand (the child) or is fixed (the creator).
+template <class Region>
+const std::byte* resolve(Region* region, std::int64_t offset, std::int64_t count) {
+    if (region == nullptr || offset < 0 || offset % 8 != 0 || count < 0 ||
+        count > (std::int64_t{1} << 40)) {
+        return nullptr;
+    }
+    const auto end = static_cast<std::size_t>(offset) + static_cast<std::size_t>(count) * 8;
+    if constexpr (std::is_const_v<Region>) {
+        if (end > region->size()) return nullptr;
+    } else {
+        if (!region->map_at_least(end)) return nullptr;
+    }
+    return region->data() + offset;
+}
+
+/// Reads 8-byte values (double or int64) into `out`: a base64 string, or a reference
+/// [offset, count] into `region`. Throws bad_value for anything else.
+template <class T, class Region>
 void read_packed(json_cursor& in, std::string& text, std::string& bytes, std::vector<T>& out,
-                 std::string_view field) {
+                 std::string_view field, Region* region) {
     static_assert(sizeof(T) == 8);
+    if (in.peek() == '[') {
+        in.expect('[', "'['");
+        const std::int64_t offset = in.read_integer(field);
+        in.expect(',', "','");
+        const std::int64_t count = in.read_integer(field);
+        in.expect(']', "']'");
+        const std::byte* at = resolve(region, offset, count);
+        if (at == nullptr) {
+            throw decode_error(fault_kind::bad_value,
+                               std::string(field) + ": outside the shared region");
+        }
+        out.resize(static_cast<std::size_t>(count));
+        if (count > 0) std::memcpy(out.data(), at, out.size() * 8);
+        return;
+    }
     if (in.peek() != '"') {
         throw decode_error(fault_kind::bad_value, std::string(field) + ": not packed values");
     }
@@ -96,6 +130,31 @@ void read_packed(json_cursor& in, std::string& text, std::string& bytes, std::ve
     if (!out.empty()) std::memcpy(out.data(), bytes.data(), bytes.size());
 }
 
+constexpr std::size_t round_up_64(std::size_t bytes) {
+    return (bytes + 63) / 64 * 64;
+}
+
+void append_reference(std::string& out, std::size_t offset, std::size_t count) {
+    out += '[';
+    append_json_integer(out, static_cast<std::int64_t>(offset));
+    out += ',';
+    append_json_integer(out, static_cast<std::int64_t>(count));
+    out += ']';
+}
+
+/// Appends `count` 8-byte values: copied into the shared region and named by a reference when
+/// there is one and it can hold them, otherwise as base64.
+void append_array(std::string& out, const void* data, std::size_t count, region_cursor* shared) {
+    const std::size_t bytes = count * 8;
+    if (shared != nullptr && shared->region->reserve(shared->used + bytes)) {
+        if (bytes > 0) std::memcpy(shared->region->data() + shared->used, data, bytes);
+        append_reference(out, shared->used, count);
+        shared->used += round_up_64(bytes);
+        return;
+    }
+    append_base64(out, data, bytes);
+}
+
 void require_count(std::size_t have, std::size_t want, std::string_view field) {
     if (have != want) {
         throw decode_error(fault_kind::wrong_shape,
@@ -106,7 +165,8 @@ void require_count(std::size_t have, std::size_t want, std::string_view field) {
 
 }  // namespace
 
-void encode_packed_request(const request& r, std::int64_t id, std::string& out) {
+void encode_packed_request(const request& r, std::int64_t id, std::string& out,
+                           region_cursor* shared) {
     validate_request(r);
     out += "{\"id\":";
     append_json_integer(out, id);
@@ -117,20 +177,20 @@ void encode_packed_request(const request& r, std::int64_t id, std::string& out) 
     out += ",\"classes\":";
     append_json_integer(out, static_cast<std::int64_t>(r.classes));
     out += ",\"logits\":";
-    append_base64(out, r.logits.data(), r.logits.size() * 8);
+    append_array(out, r.logits.data(), r.logits.size(), shared);
     if (r.target_form == target_view::kind::index) {
         out += ",\"target_indices\":";
-        append_base64(out, r.target_indices.data(), r.target_indices.size() * 8);
+        append_array(out, r.target_indices.data(), r.target_indices.size(), shared);
     } else {
         out += ",\"target_probs\":";
-        append_base64(out, r.target_probs.data(), r.target_probs.size() * 8);
+        append_array(out, r.target_probs.data(), r.target_probs.size(), shared);
     }
     out += ",\"reduction\":\"";
     out += xentcheck::to_string(r.reduction);
     out += '"';
     if (!r.weight.empty()) {
         out += ",\"weight\":";
-        append_base64(out, r.weight.data(), r.weight.size() * 8);
+        append_array(out, r.weight.data(), r.weight.size(), shared);
     }
     if (r.ignore_index) {
         out += ",\"ignore_index\":";
@@ -140,6 +200,15 @@ void encode_packed_request(const request& r, std::int64_t id, std::string& out) 
         out += ",\"label_smoothing\":";
         append_base64(out, &*r.label_smoothing, 8);
     }
+    if (shared != nullptr) {
+        // Room for the answer: probs, loss and grad, one after the other.
+        const std::size_t bytes = (2 * r.rows * r.classes + r.loss_count()) * 8;
+        if (shared->region->reserve(shared->used + bytes)) {
+            out += ",\"out\":";
+            append_json_integer(out, static_cast<std::int64_t>(shared->used));
+            shared->used += round_up_64(bytes);
+        }
+    }
     out += "}\n";
 }
 
@@ -148,7 +217,8 @@ bool is_packed_request(std::string_view line) noexcept {
     return comma != std::string_view::npos && line.substr(comma).starts_with(",\"packed\":1,");
 }
 
-decoded_request decode_packed_request(std::string_view line) {
+decoded_request decode_packed_request(std::string_view line, shared_region* region,
+                                      std::optional<std::size_t>* answer_at) {
     decoded_request d;
     request& r = d.value;
     try {
@@ -164,23 +234,29 @@ decoded_request decode_packed_request(std::string_view line) {
             } else if (key == "classes") {
                 classes = in.read_integer("classes");
             } else if (key == "logits") {
-                read_packed(in, text, bytes, r.logits, "logits");
+                read_packed(in, text, bytes, r.logits, "logits", region);
                 has_logits = true;
             } else if (key == "target_indices") {
-                read_packed(in, text, bytes, r.target_indices, "target_indices");
+                read_packed(in, text, bytes, r.target_indices, "target_indices", region);
                 r.target_form = target_view::kind::index;
                 has_target = true;
             } else if (key == "target_probs") {
-                read_packed(in, text, bytes, r.target_probs, "target_probs");
+                read_packed(in, text, bytes, r.target_probs, "target_probs", region);
                 r.target_form = target_view::kind::probability;
                 has_target = true;
             } else if (key == "weight") {
-                read_packed(in, text, bytes, r.weight, "weight");
+                read_packed(in, text, bytes, r.weight, "weight", region);
             } else if (key == "label_smoothing") {
                 std::vector<double> v;
-                read_packed(in, text, bytes, v, "label_smoothing");
+                read_packed(in, text, bytes, v, "label_smoothing", region);
                 require_count(v.size(), 1, "label_smoothing");
                 r.label_smoothing = v[0];
+            } else if (key == "out") {
+                const std::int64_t at = in.read_integer("out");
+                if (at < 0 || at % 8 != 0) {
+                    throw decode_error(fault_kind::bad_value, "out: not an offset");
+                }
+                if (answer_at != nullptr) *answer_at = static_cast<std::size_t>(at);
             } else {
                 in.skip_value();
             }
@@ -213,25 +289,38 @@ decoded_request decode_packed_request(std::string_view line) {
 }
 
 void encode_packed_response(std::int64_t id, const response_values& values,
-                            const response_shape& shape, std::string& out) {
+                            const response_shape& shape, std::string& out, shared_region* region,
+                            std::optional<std::size_t> answer_at) {
     const std::size_t n = shape.rows * shape.classes;
     const std::size_t losses = shape.reduction == reduction::none ? shape.rows : 1;
     if (values.probs.size() != n || values.grad.size() != n || values.loss.size() != losses) {
         throw std::invalid_argument("encode_packed_response: values do not match the shape");
     }
+    // The answer goes where the request set room aside, when the region reaches that far.
+    const std::size_t at = answer_at.value_or(0);
+    const bool shared = region != nullptr && answer_at.has_value() &&
+                        region->map_at_least(at + (2 * n + losses) * 8);
+    const auto put = [&](const std::vector<double>& v, std::size_t offset) {
+        if (!shared) {
+            append_base64(out, v.data(), v.size() * 8);
+            return;
+        }
+        if (!v.empty()) std::memcpy(region->data() + offset, v.data(), v.size() * 8);
+        append_reference(out, offset, v.size());
+    };
     out += "{\"id\":";
     append_json_integer(out, id);
     out += ",\"probs\":";
-    append_base64(out, values.probs.data(), n * 8);
+    put(values.probs, at);
     out += ",\"loss\":";
-    append_base64(out, values.loss.data(), losses * 8);
+    put(values.loss, at + n * 8);
     out += ",\"grad\":";
-    append_base64(out, values.grad.data(), n * 8);
+    put(values.grad, at + (n + losses) * 8);
     out += "}\n";
 }
 
 outcome decode_packed_response(std::string_view line, std::int64_t expected_id,
-                               const response_shape& shape) {
+                               const response_shape& shape, const shared_region* region) {
     outcome result;
     try {
         json_cursor in(line);
@@ -241,13 +330,13 @@ outcome decode_packed_response(std::string_view line, std::int64_t expected_id,
         in.read_object([&](std::string_view key) {
             if (m.read_common(in, key)) return;
             if (key == "probs") {
-                read_packed(in, text, bytes, v.probs, "probs");
+                read_packed(in, text, bytes, v.probs, "probs", region);
                 m.has_probs = true;
             } else if (key == "loss") {
-                read_packed(in, text, bytes, v.loss, "loss");
+                read_packed(in, text, bytes, v.loss, "loss", region);
                 m.has_loss = true;
             } else if (key == "grad") {
-                read_packed(in, text, bytes, v.grad, "grad");
+                read_packed(in, text, bytes, v.grad, "grad", region);
                 m.has_grad = true;
             } else {
                 in.skip_value();

@@ -9,7 +9,12 @@
 namespace xentcheck::check {
 
 process_client::process_client(std::string command, client_options options)
-    : command_(std::move(command)), options_(options), process_(command_, options.max_line_bytes) {}
+    : command_(std::move(command)), options_(options), process_(command_, options.max_line_bytes) {
+    if (options_.packed && options_.shared_region) {
+        region_ = shared_region::create();
+        process_.pass_descriptor(region_.fd());
+    }
+}
 
 process_client::~process_client() {
     shutdown();
@@ -118,10 +123,14 @@ std::vector<outcome> process_client::evaluate_batch(std::span<const request> req
             continue;
         }
         out_buffer_.clear();
+        // The batch's arrays fill the shared region from its start: the answers to earlier
+        // batches were read, and a process that faulted was killed before this one started.
+        region_cursor shared{&region_, 0};
+        region_cursor* const to_region = region_.valid() ? &shared : nullptr;
         for (std::size_t k = next; k < requests.size(); ++k) {
             ids[k] = next_id_++;
             if (options_.packed) {
-                encode_packed_request(requests[k], ids[k], out_buffer_);
+                encode_packed_request(requests[k], ids[k], out_buffer_, to_region);
             } else {
                 encode_request(requests[k], ids[k], out_buffer_);
             }
@@ -138,7 +147,8 @@ std::vector<outcome> process_client::evaluate_batch(std::span<const request> req
             outcome& out = results[k];
             if (got == io_result::ok) {
                 out = options_.packed
-                          ? decode_packed_response(line_, ids[k], response_shape::of(requests[k]))
+                          ? decode_packed_response(line_, ids[k], response_shape::of(requests[k]),
+                                                   region_.valid() ? &region_ : nullptr)
                           : decode_response(line_, ids[k], response_shape::of(requests[k]));
                 if (!requires_restart(out.fault.kind)) {
                     ++answered_;

@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -118,7 +119,7 @@ std::string load_path(const char* path) {
 
 }  // namespace
 
-int serve_library(const char* path) {
+int serve_library(const char* path, int region_fd) {
     // The protocol stream gets a private descriptor; fd 1 becomes stderr, so printf debugging
     // in the library (or its constructors) cannot corrupt the responses.
     // Likewise the requests: fd 0 becomes /dev/null, so a library reading stdin cannot steal them.
@@ -159,6 +160,8 @@ int serve_library(const char* path) {
             "; this xentcheck speaks version " + std::to_string(XENTCHECK_ABI_VERSION));
         return 2;
     }
+    shared_region region = shared_region::attach(region_fd);
+    shared_region* const shared = region.valid() ? &region : nullptr;
     std::string buffer, out;
     response_values values;
     // buffer[start, size) is unread: requests are taken from the front without moving the rest
@@ -191,15 +194,18 @@ int serve_library(const char* path) {
         out.clear();
         // A packed request comes from xentcheck itself and is answered in kind.
         const bool packed = is_packed_request(line);
+        std::optional<std::size_t> answer_at;
         if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
             // blank line: nothing to answer
-        } else if (decoded_request d = packed ? decode_packed_request(line) : decode_request(line);
+        } else if (decoded_request d = packed ? decode_packed_request(line, shared, &answer_at)
+                                              : decode_request(line);
                    !d.error.empty()) {
             encode_error_response(d.id, "bad request: " + d.error, out);
         } else if (std::string error = call_library(api, d.value, values); !error.empty()) {
             encode_error_response(d.id, error, out);
         } else if (packed) {
-            encode_packed_response(*d.id, values, response_shape::of(d.value), out);
+            encode_packed_response(*d.id, values, response_shape::of(d.value), out, shared,
+                                   answer_at);
         } else {
             encode_response(*d.id, values, response_shape::of(d.value), out);
         }
@@ -224,9 +230,9 @@ std::string shell_quote(std::string_view text) {
 }
 
 std::string serve_library_command(std::string_view executable, std::string_view library,
-                                  std::string_view subcommand) {
+                                  std::string_view subcommand, bool region_fd) {
     return "exec " + shell_quote(executable) + " " + shell_quote(subcommand) + " " +
-           shell_quote(library);
+           (region_fd ? "--region-fd 3 " : "") + shell_quote(library);
 }
 
 std::string current_executable_path() {

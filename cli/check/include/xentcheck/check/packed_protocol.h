@@ -2,38 +2,60 @@
 /// and its own `serve-lib` child.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "xentcheck/check/protocol.h"
+#include "xentcheck/check/shared_region.h"
 
 namespace xentcheck::check {
+
+/// Where the arrays of the packed messages of one batch go when a shared region is used: the
+/// region and the bytes of it already taken by earlier requests of the batch.
+struct region_cursor {
+    shared_region* region = nullptr;  ///< the creator's region (valid)
+    std::size_t used = 0;             ///< bytes taken, a multiple of 64
+};
 
 /// Appends the packed request line for `r` ('\n' included): a JSON object like the protocol's,
 /// with "packed": 1, explicit "rows" and "classes", and every array (logits, targets, weight)
 /// and label_smoothing as a base64 string of little-endian IEEE doubles (class indices: int64).
 /// The bits travel as they are (NaN payloads, -0, infinities), and no number is printed or
 /// parsed. Validates first (validate_request).
-void encode_packed_request(const request& r, std::int64_t id, std::string& out);
+///
+/// With `shared`, the arrays are instead copied into the shared region and the line names them
+/// as [byte offset, count]; room for the answer's arrays is set aside after them and named by
+/// "out": offset. An array that does not fit (the region cannot grow) travels in base64.
+void encode_packed_request(const request& r, std::int64_t id, std::string& out,
+                           region_cursor* shared = nullptr);
 
 /// Whether a request line is packed: its first member after "id" is "packed" (as
 /// encode_packed_request writes it).
 bool is_packed_request(std::string_view line) noexcept;
 
-/// Decodes a packed request line (without its '\n'); the error names the field.
-decoded_request decode_packed_request(std::string_view line);
+/// Decodes a packed request line (without its '\n'); the error names the field. Arrays given
+/// as [offset, count] are read from `region` (mapped further when needed; without one, or out
+/// of its bounds, the request is refused); `answer_at` receives the "out" offset, if any.
+decoded_request decode_packed_request(std::string_view line, shared_region* region = nullptr,
+                                      std::optional<std::size_t>* answer_at = nullptr);
 
 /// Appends a packed success response ('\n' included): "probs", "loss" and "grad" as base64
-/// strings of doubles. Throws std::invalid_argument when the sizes do not match `shape`.
+/// strings of doubles, or, given a region and the request's "out" offset, written there
+/// (probs, loss, grad, each at a multiple of 8 bytes) and named as [offset, count]. Throws
+/// std::invalid_argument when the sizes do not match `shape`.
 void encode_packed_response(std::int64_t id, const response_values& values,
-                            const response_shape& shape, std::string& out);
+                            const response_shape& shape, std::string& out,
+                            shared_region* region = nullptr,
+                            std::optional<std::size_t> answer_at = std::nullopt);
 
 /// Decodes a response to a packed request: packed values, or the protocol's error response
 /// ({"id": ..., "error": ...}). Faults as decode_response: garbage, missing_field, wrong_id,
 /// error_response, wrong_shape (a value count that does not match the request), bad_value
-/// (a string that is not base64 of whole doubles).
+/// (a string that is not base64 of whole doubles, or a reference outside `region`).
 outcome decode_packed_response(std::string_view line, std::int64_t expected_id,
-                               const response_shape& shape);
+                               const response_shape& shape, const shared_region* region = nullptr);
 
 }  // namespace xentcheck::check

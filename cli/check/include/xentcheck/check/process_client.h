@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "xentcheck/check/protocol.h"
+#include "xentcheck/check/shared_region.h"
 #include "xentcheck/check/subprocess.h"
 
 namespace xentcheck::check {
@@ -28,6 +29,10 @@ struct client_options {
     /// Speak the packed form (packed_protocol.h): only xentcheck's own serve-lib child
     /// understands it.
     bool packed = false;
+    /// With `packed`: put the arrays in a region of shared memory given to the child as its
+    /// descriptor 3 (serve-lib --region-fd 3) instead of the pipe. Falls back to the pipe when
+    /// the system has no memfd.
+    bool shared_region = false;
 };
 
 /// What evaluate_batch does with the rest of a batch after a fault that needed a restart.
@@ -70,6 +75,9 @@ class process_client {
     std::size_t starts() const noexcept { return starts_; }
     /// The process's pid, or -1 when none is running.
     pid_t pid() const noexcept { return process_.pid(); }
+    /// Whether packed arrays travel through a shared region (client_options::shared_region
+    /// and the system has memfd).
+    bool uses_shared_region() const noexcept { return region_.valid(); }
     /// The command line.
     const std::string& command() const noexcept { return command_; }
     /// The limits in force.
@@ -97,6 +105,7 @@ class process_client {
     std::int64_t next_id_ = 1;
     std::string out_buffer_;
     std::string line_;
+    shared_region region_;  // valid with options.shared_region (and a memfd)
 };
 
 }  // namespace xentcheck::check

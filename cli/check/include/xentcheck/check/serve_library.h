@@ -14,13 +14,17 @@ namespace xentcheck::check {
 /// /dev/null, so it can neither corrupt nor consume the protocol. A crash inside the library ends
 /// this process only; the client classifies it. Returns the exit code: 0 at the end of input, 2
 /// when the library cannot be loaded, lacks symbols (all missing ones are named on stderr) or has
-/// another ABI version, 1 on an I/O error.
-int serve_library(const char* path);
+/// another ABI version, 1 on an I/O error. `region_fd` >= 0 names an inherited shared region
+/// (process_client's shared_region option): packed requests may then name their arrays in it,
+/// and are answered there.
+int serve_library(const char* path, int region_fd = -1);
 
 /// The /bin/sh command line that runs `executable subcommand library` (each word quoted), for
-/// a process_client.
+/// a process_client; with `region_fd`, `--region-fd 3` is added (the client passes its region
+/// as descriptor 3).
 std::string serve_library_command(std::string_view executable, std::string_view library,
-                                  std::string_view subcommand = "serve-lib");
+                                  std::string_view subcommand = "serve-lib",
+                                  bool region_fd = false);
 
 /// The absolute path of the running executable (from /proc/self/exe), or "" when unknown.
 std::string current_executable_path();

@@ -51,6 +51,9 @@ class subprocess {
     /// process can be created (pipes, posix_spawn); a command that does not exist is not an
     /// error here: the shell exits with status 127 and reading gives eof.
     void start();
+    /// Gives every child started from now on the descriptor `fd` as its descriptor 3 (-1: none).
+    /// `fd` must be above 2 and stays owned by the caller.
+    void pass_descriptor(int fd) noexcept { passed_fd_ = fd; }
     /// Whether a child was started and has not been reaped yet.
     bool running() const noexcept { return pid_ > 0; }
     /// The child's pid (also its process group id), or -1.
@@ -87,6 +90,7 @@ class subprocess {
     pid_t pid_ = -1;
     int stdin_fd_ = -1;
     int stdout_fd_ = -1;
+    int passed_fd_ = -1;
     bool stdout_eof_ = false;
     std::string buffer_;
     std::size_t consumed_ = 0;  // bytes of buffer_ already returned
