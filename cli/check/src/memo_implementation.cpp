@@ -87,7 +87,7 @@ properties::outputs memo_implementation::evaluate(const properties::problem& p) 
     record(p, o);
     remember(std::move(key), o);
     if (!o.ok()) throw fault_error(std::move(o.fault));
-    return outputs_of(o);
+    return {std::move(o.values.probs), std::move(o.values.loss), std::move(o.values.grad)};
 }
 
 std::vector<properties::attempt> memo_implementation::evaluate_batch(
