@@ -1,7 +1,10 @@
 /// JSON number and string writing for the protocol codec (std::to_chars's text, no iostreams).
 #include "xentcheck/check/json_numbers.h"
 
+#include "json_number_codec.h"
+
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -12,6 +15,8 @@
 #include <fmt/format.h>
 
 namespace xentcheck::check {
+
+namespace detail {
 
 namespace {
 
@@ -25,27 +30,48 @@ constexpr std::array<char, 200> two_digits = [] {
     return t;
 }();
 
+/// Writes `v` < 10^8 as exactly 8 digits (leading zeros included) with one 8-byte store: the
+/// two 4-digit halves, then the 2-digit quarters, then the digits, split in parallel in the
+/// lanes of one 64-bit word (each step's multiply-shift is the exact quotient for its lane's
+/// range: x * 10486 >> 20 == x / 100 for x < 10^4, x * 103 >> 10 == x / 10 for x < 100).
+void write_8_digits(char* out, std::uint32_t v) noexcept {
+    const std::uint64_t hi = v / 10000, lo = v % 10000;
+    std::uint64_t x = hi | lo << 32;
+    std::uint64_t q = ((x * 10486) >> 20) & 0x0000007F0000007Full;
+    x = q | (x - q * 100) << 16;
+    q = ((x * 103) >> 10) & 0x000F000F000F000Full;
+    x = q | (x - q * 10) << 8;
+    x |= 0x3030303030303030ull;  // the first digit in the lowest byte
+    if constexpr (std::endian::native == std::endian::little) {
+        std::memcpy(out, &x, 8);
+    } else {
+        for (int i = 0; i < 8; ++i)
+            out[i] = static_cast<char>(x >> (8 * i));
+    }
+}
+
+/// Copies a fixed `N` bytes (a register move; the caller keeps only the ones it needs).
+template <std::size_t N>
+void copy_block(char* out, const char* in) noexcept {
+    std::memcpy(out, in, N);
+}
+
 /// The text std::to_chars(first, last, value) writes for a finite, nonzero, positive value,
 /// from Dragonbox's shortest round-trip digits (the digits to_chars selects: the fewest that
 /// read back exactly, the nearest when several do): plain or scientific notation, whichever is
-/// shorter, plain on a tie. About twice as fast as libstdc++'s to_chars.
-char* write_to_chars_form(char* out, double value) {
+/// shorter, plain on a tie. Writes fixed-size blocks: `out` needs json_number_room bytes.
+char* write_to_chars_form(char* out, double value) noexcept {
     const auto dec = fmt::detail::dragonbox::to_decimal(value);
-    char digits[20];
-    char* const end = digits + sizeof digits;
-    char* first = end;
-    std::uint64_t s = dec.significand;
-    for (; s >= 100; s /= 100) {
-        first -= 2;
-        std::memcpy(first, two_digits.data() + 2 * (s % 100), 2);
-    }
-    if (s >= 10) {
-        first -= 2;
-        std::memcpy(first, two_digits.data() + 2 * s, 2);
-    } else {
-        *--first = static_cast<char>('0' + s);
-    }
-    const int n = static_cast<int>(end - first);
+    // The significand (< 10^17) as 17 digits with leading zeros, then readable slack for the
+    // fixed-size copies below.
+    char buffer[48] = {};
+    const std::uint64_t s = dec.significand;
+    const std::uint64_t high = s / 100000000;
+    buffer[0] = static_cast<char>('0' + high / 100000000);
+    write_8_digits(buffer + 1, static_cast<std::uint32_t>(high % 100000000));
+    write_8_digits(buffer + 9, static_cast<std::uint32_t>(s % 100000000));
+    const int n = fmt::detail::count_digits(s);
+    const char* const first = buffer + 17 - n;
     const int e = dec.exponent;  // value = digits * 10^e
     const int x = e + n - 1;     // scientific exponent
     const int abs_x = x < 0 ? -x : x;
@@ -55,40 +81,61 @@ char* write_to_chars_form(char* out, double value) {
         if (e > 0 && value >= 0x1p53) {
             // Plain notation of an integer beyond 2^53: to_chars writes its exact digits
             // (221121057661485023232, not 221121057661485020000).
-            return std::to_chars(out, out + 32, value).ptr;
+            return std::to_chars(out, out + max_json_number_chars, value).ptr;
         }
-        if (e >= 0) {  // 1234e2 -> 123400
-            std::memcpy(out, first, static_cast<std::size_t>(n));
-            std::memset(out + n, '0', static_cast<std::size_t>(e));
+        if (e >= 0) {  // 1234e2 -> 123400 (plain only wins for e <= 5)
+            copy_block<24>(out, first);
+            std::memset(out + n, '0', 8);
             return out + n + e;
         }
         if (n + e > 0) {  // 1234e-2 -> 12.34
-            std::memcpy(out, first, static_cast<std::size_t>(n + e));
+            copy_block<24>(out, first);
             out[n + e] = '.';
-            std::memcpy(out + n + e + 1, first + n + e, static_cast<std::size_t>(-e));
+            copy_block<16>(out + n + e + 1, first + n + e);  // -e <= 16 digits
             return out + n + 1;
         }
-        out[0] = '0';  // 1234e-6 -> 0.001234
-        out[1] = '.';
-        std::memset(out + 2, '0', static_cast<std::size_t>(-(n + e)));
-        std::memcpy(out + 2 - (n + e), first, static_cast<std::size_t>(n));
-        return out + 2 - (n + e) + n;
+        const int zeros = -(n + e);  // 1234e-6 -> 0.001234 (plain only wins for zeros <= 3)
+        std::memcpy(out, "0.000000", 8);
+        copy_block<24>(out + 2 + zeros, first);
+        return out + 2 + zeros + n;
     }
-    *out++ = first[0];  // d.ddde+XX
-    if (n > 1) {
-        *out++ = '.';
-        std::memcpy(out, first + 1, static_cast<std::size_t>(n - 1));
-        out += n - 1;
+    out[0] = first[0];  // d.ddde+XX
+    out[1] = '.';
+    copy_block<16>(out + 2, first + 1);
+    out += n > 1 ? n + 1 : 1;
+    out[0] = 'e';
+    out[1] = x < 0 ? '-' : '+';
+    if (abs_x >= 100) {
+        out[2] = static_cast<char>('0' + abs_x / 100);
+        copy_block<2>(out + 3, two_digits.data() + 2 * (abs_x % 100));
+        return out + 5;
     }
-    *out++ = 'e';
-    *out++ = x < 0 ? '-' : '+';
-    if (abs_x >= 100) *out++ = static_cast<char>('0' + abs_x / 100);
-    *out++ = static_cast<char>('0' + abs_x / 10 % 10);
-    *out++ = static_cast<char>('0' + abs_x % 10);
-    return out;
+    copy_block<2>(out + 2, two_digits.data() + 2 * abs_x);
+    return out + 4;
 }
 
 }  // namespace
+
+char* write_json_number(char* out, double value) noexcept {
+    const auto bits = std::bit_cast<std::uint64_t>(value);
+    constexpr std::uint64_t exponent_bits = 0x7FF0000000000000ull;
+    if ((bits & exponent_bits) == exponent_bits) {
+        const bool nan = (bits & ~(exponent_bits | 1ull << 63)) != 0;
+        // 8-byte blocks: 7 characters and the terminating zero.
+        const char* token = nan ? "\"nan\"\0\0" : (bits >> 63) ? "\"-inf\"\0" : "\"inf\"\0\0";
+        std::memcpy(out, token, 8);
+        return out + (nan ? 5 : (bits >> 63) ? 6 : 5);
+    }
+    *out = '-';
+    out += bits >> 63;
+    if ((bits << 1) == 0) {
+        *out = '0';
+        return out + 1;
+    }
+    return write_to_chars_form(out, std::bit_cast<double>(bits & ~(1ull << 63)));
+}
+
+}  // namespace detail
 
 void append_json_integer(std::string& out, std::int64_t value) {
     char buf[24];
@@ -97,23 +144,8 @@ void append_json_integer(std::string& out, std::int64_t value) {
 }
 
 void append_json_number(std::string& out, double value) {
-    if (std::isnan(value)) {
-        out += "\"nan\"";
-        return;
-    }
-    if (std::isinf(value)) {
-        out += value > 0 ? "\"inf\"" : "\"-inf\"";
-        return;
-    }
-    char buf[32];  // shortest round-trip double needs at most 24 characters
-    char* p = buf;
-    if (std::signbit(value)) *p++ = '-';
-    if (value == 0) {
-        *p++ = '0';
-    } else {
-        p = write_to_chars_form(p, std::abs(value));
-    }
-    out.append(buf, p);
+    char buf[detail::json_number_room];
+    out.append(buf, detail::write_json_number(buf, value));
 }
 
 bool is_float32_exact(double value) noexcept {

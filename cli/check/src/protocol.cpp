@@ -3,9 +3,11 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 
 #include "json_cursor.h"
+#include "json_number_codec.h"
 #include "message_members.h"
 #include "response_reader.h"
 #include "xentcheck/check/json_numbers.h"
@@ -43,24 +45,64 @@ cross_entropy_options request::options() const {
 
 namespace {
 
-void append_array(std::string& out, const double* values, std::size_t count) {
-    out += '[';
-    for (std::size_t j = 0; j < count; ++j) {
-        if (j != 0) out += ',';
-        append_json_number(out, values[j]);
+/// Writes one protocol line straight into a string's buffer: one resize to an upper bound of
+/// the line's length (plus the room the number writer's block copies need) instead of an
+/// append, with its capacity check, per character or number; finish() cuts to the text.
+class line_writer {
+  public:
+    /// Appends to `out`; `bound`: at most this many characters are written.
+    line_writer(std::string& out, std::size_t bound) : out_(out) {
+        const std::size_t base = out.size();
+        out.resize(base + bound + detail::json_number_room);
+        p_ = out.data() + base;
     }
-    out += ']';
-}
+    /// Upper bounds of a number's and an integer's text, each with a separating comma.
+    static constexpr std::size_t number_chars = detail::max_json_number_chars + 1;
+    static constexpr std::size_t integer_chars = 21;
 
-void append_matrix(std::string& out, const std::vector<double>& values, std::size_t rows,
-                   std::size_t cols) {
-    out += '[';
-    for (std::size_t i = 0; i < rows; ++i) {
-        if (i != 0) out += ',';
-        append_array(out, values.data() + i * cols, cols);
+    template <std::size_t N>
+    void text(const char (&s)[N]) {
+        std::memcpy(p_, s, N - 1);
+        p_ += N - 1;
     }
-    out += ']';
-}
+    void text(std::string_view s) {
+        std::memcpy(p_, s.data(), s.size());
+        p_ += s.size();
+    }
+    void character(char c) { *p_++ = c; }
+    void number(double value) { p_ = detail::write_json_number(p_, value); }
+    void integer(std::int64_t value) { p_ = std::to_chars(p_, p_ + integer_chars, value).ptr; }
+    void array(const double* values, std::size_t count) {
+        *p_++ = '[';
+        for (std::size_t j = 0; j < count; ++j) {
+            p_ = detail::write_json_number(p_, values[j]);
+            *p_++ = ',';
+        }
+        p_[count == 0 ? 0 : -1] = ']';  // the last comma, or after '['
+        p_ += count == 0 ? 1 : 0;
+    }
+    void matrix(const std::vector<double>& values, std::size_t rows, std::size_t cols) {
+        *p_++ = '[';
+        for (std::size_t i = 0; i < rows; ++i) {
+            if (i != 0) *p_++ = ',';
+            array(values.data() + i * cols, cols);
+        }
+        *p_++ = ']';
+    }
+    /// The characters of `rows` x `cols` numbers written by matrix().
+    static std::size_t matrix_chars(std::size_t rows, std::size_t cols) {
+        return rows * cols * number_chars + rows * 3 + 2;
+    }
+    /// Cuts the string to the written text.
+    void finish() { out_.resize(static_cast<std::size_t>(p_ - out_.data())); }
+
+  private:
+    std::string& out_;
+    char* p_ = nullptr;
+};
+
+/// Room for the member names, id, strings, options and the closing "}\n" of a line.
+constexpr std::size_t line_frame_chars = 256;
 
 void require(bool ok, const std::string& message) {
     if (!ok) throw std::invalid_argument("request: " + message);
@@ -169,39 +211,45 @@ void validate_request(const request& r) {
 
 void encode_request(const request& r, std::int64_t id, std::string& out) {
     validate_request(r);
-    out += "{\"id\":";
-    append_json_integer(out, id);
-    out += ",\"dtype\":\"";
-    out += to_string(r.dtype);
-    out += "\",\"logits\":";
-    append_matrix(out, r.logits, r.rows, r.classes);
-    out += ",\"target\":";
-    if (r.target_form == target_view::kind::index) {
-        out += '[';
+    const bool index_targets = r.target_form == target_view::kind::index;
+    const std::size_t target_chars = index_targets ? (r.rows + 1) * line_writer::integer_chars
+                                                   : line_writer::matrix_chars(r.rows, r.classes);
+    line_writer w(out, line_frame_chars + line_writer::matrix_chars(r.rows, r.classes) +
+                           target_chars + (r.weight.size() + 2) * line_writer::number_chars);
+    w.text("{\"id\":");
+    w.integer(id);
+    w.text(",\"dtype\":\"");
+    w.text(to_string(r.dtype));
+    w.text("\",\"logits\":");
+    w.matrix(r.logits, r.rows, r.classes);
+    w.text(",\"target\":");
+    if (index_targets) {
+        w.character('[');
         for (std::size_t i = 0; i < r.rows; ++i) {
-            if (i != 0) out += ',';
-            append_json_integer(out, r.target_indices[i]);
+            if (i != 0) w.character(',');
+            w.integer(r.target_indices[i]);
         }
-        out += ']';
+        w.character(']');
     } else {
-        append_matrix(out, r.target_probs, r.rows, r.classes);
+        w.matrix(r.target_probs, r.rows, r.classes);
     }
-    out += ",\"reduction\":\"";
-    out += xentcheck::to_string(r.reduction);
-    out += '"';
+    w.text(",\"reduction\":\"");
+    w.text(xentcheck::to_string(r.reduction));
+    w.character('"');
     if (!r.weight.empty()) {
-        out += ",\"weight\":";
-        append_array(out, r.weight.data(), r.weight.size());
+        w.text(",\"weight\":");
+        w.array(r.weight.data(), r.weight.size());
     }
     if (r.ignore_index) {
-        out += ",\"ignore_index\":";
-        append_json_integer(out, *r.ignore_index);
+        w.text(",\"ignore_index\":");
+        w.integer(*r.ignore_index);
     }
     if (r.label_smoothing) {
-        out += ",\"label_smoothing\":";
-        append_json_number(out, *r.label_smoothing);
+        w.text(",\"label_smoothing\":");
+        w.number(*r.label_smoothing);
     }
-    out += "}\n";
+    w.text("}\n");
+    w.finish();
 }
 
 decoded_request decode_request(std::string_view line) {
@@ -341,19 +389,22 @@ void encode_response(std::int64_t id, const response_values& values, const respo
     if (values.probs.size() != n || values.grad.size() != n || values.loss.size() != losses) {
         throw std::invalid_argument("encode_response: values do not match the response shape");
     }
-    out += "{\"id\":";
-    append_json_integer(out, id);
-    out += ",\"probs\":";
-    append_matrix(out, values.probs, shape.rows, shape.classes);
-    out += ",\"loss\":";
+    line_writer w(out, line_frame_chars + 2 * line_writer::matrix_chars(shape.rows, shape.classes) +
+                           losses * line_writer::number_chars);
+    w.text("{\"id\":");
+    w.integer(id);
+    w.text(",\"probs\":");
+    w.matrix(values.probs, shape.rows, shape.classes);
+    w.text(",\"loss\":");
     if (shape.reduction == reduction::none) {
-        append_array(out, values.loss.data(), shape.rows);
+        w.array(values.loss.data(), shape.rows);
     } else {
-        append_json_number(out, values.loss[0]);
+        w.number(values.loss[0]);
     }
-    out += ",\"grad\":";
-    append_matrix(out, values.grad, shape.rows, shape.classes);
-    out += "}\n";
+    w.text(",\"grad\":");
+    w.matrix(values.grad, shape.rows, shape.classes);
+    w.text("}\n");
+    w.finish();
 }
 
 void encode_error_response(std::optional<std::int64_t> id, std::string_view message,
