@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "json_number_codec.h"
 #include "xentcheck/check/json_numbers.h"
 
 namespace xentcheck::check::detail {
@@ -44,22 +45,12 @@ class response_reader {
     /// A JSON number (the double json_cursor reads: std::from_chars of the literal), or a
     /// string parse_nonfinite_token accepts.
     bool number(double& out) {
-        if (peek() == '"') {
-            const char* start = ++p_;
-            while (p_ < end_ && *p_ != '"' && *p_ != '\\')
-                ++p_;
-            if (p_ == end_ || *p_ != '"') return false;
-            const auto v = parse_nonfinite_token(
-                std::string_view(start, static_cast<std::size_t>(p_ - start)));
-            ++p_;
-            if (!v) return false;
-            out = *v;
-            return true;
+        if (p_ == end_ || (*p_ != '-' && static_cast<unsigned char>(*p_ - '0') > 9)) {
+            if (peek() == '"') return token(out);
         }
-        // std::from_chars finds the end; the JSON grammar of what it read is checked after.
-        const auto r = std::from_chars(p_, end_, out);
-        if (r.ec != std::errc() || !json_number_literal(p_, r.ptr)) return false;
-        p_ = r.ptr;
+        const char* q = read_json_number(p_, end_, out);
+        if (!q) return false;
+        p_ = q;
         return true;
     }
 
@@ -86,27 +77,35 @@ class response_reader {
     /// `count` numbers in one array, appended to `out`.
     bool row(std::vector<double>& out, std::size_t count) {
         if (!consume('[')) return false;
-        double v = 0;
+        const std::size_t first = out.size();
+        out.resize(first + count);
+        double* values = out.data() + first;
         for (std::size_t j = 0; j < count; ++j) {
-            if ((j && !consume(',')) || !number(v)) return false;
-            out.push_back(v);
+            if (j != 0) {
+                if (p_ != end_ && *p_ == ',') {  // the compact form: no whitespace
+                    ++p_;
+                } else if (!consume(',')) {
+                    return false;
+                }
+            }
+            if (!number(values[j])) return false;
         }
         return consume(']');
     }
 
   private:
-    /// Whether [first, last), which std::from_chars read as a number, is a JSON number:
-    /// from_chars also reads "inf", "nan", ".5", "1." and leading zeros, which JSON does not
-    /// have (its exponent part needs digits, and from_chars stops before an 'e' without them).
-    static bool json_number_literal(const char* first, const char* last) {
-        const auto digit = [](const char* c) { return *c >= '0' && *c <= '9'; };
-        if (first != last && *first == '-') ++first;
-        if (first == last || !digit(first)) return false;
-        if (*first == '0' && first + 1 != last && digit(first + 1)) return false;
-        const char* c = first + 1;
-        while (c != last && digit(c))
-            ++c;
-        return c == last || *c != '.' || (c + 1 != last && digit(c + 1));
+    /// A string holding a token parse_nonfinite_token accepts (p_ at its '"').
+    bool token(double& out) {
+        const char* start = ++p_;
+        while (p_ < end_ && *p_ != '"' && *p_ != '\\')
+            ++p_;
+        if (p_ == end_ || *p_ != '"') return false;
+        const auto v =
+            parse_nonfinite_token(std::string_view(start, static_cast<std::size_t>(p_ - start)));
+        ++p_;
+        if (!v) return false;
+        out = *v;
+        return true;
     }
 
     /// The end of the JSON number literal at p_ (grammar checked), or null.
