@@ -88,7 +88,16 @@ class response_reader {
                     return false;
                 }
             }
-            if (!number(values[j])) return false;
+            // A literal right here, read inline; anything else (whitespace, a token, an
+            // error) through number().
+            const char* q = p_ != end_ && (*p_ == '-' || static_cast<unsigned char>(*p_ - '0') <= 9)
+                                ? read_json_number(p_, end_, values[j])
+                                : nullptr;
+            if (q) {
+                p_ = q;
+            } else if (!number(values[j])) {
+                return false;
+            }
         }
         return consume(']');
     }
