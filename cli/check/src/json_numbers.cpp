@@ -10,8 +10,12 @@
 #include <cstdint>
 #include <cstring>
 
-// Dragonbox from fmt's headers alone (check_core does not link the fmt library).
+// Dragonbox from fmt's headers alone (check_core does not link the fmt library), with the full
+// table of cached powers of ten (10 KB) instead of the compressed one that rebuilds each power
+// with extra multiplications (a third fewer instructions per number; the same powers, so the
+// same digits).
 #define FMT_HEADER_ONLY
+#define FMT_USE_FULL_CACHE_DRAGONBOX 1
 #include <fmt/format.h>
 
 namespace xentcheck::check {
