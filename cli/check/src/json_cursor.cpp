@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "json_number_codec.h"
 #include "xentcheck/check/json_numbers.h"
 
 namespace xentcheck::check::detail {
@@ -151,6 +152,12 @@ void json_cursor::read_string(std::string& out) {
 }
 
 bool json_cursor::read_literal_number(double& out) {
+    const char* const end = text_.data() + text_.size();
+    if (const char* q = read_json_number(text_.data() + pos_, end, out)) {
+        pos_ = static_cast<std::size_t>(q - text_.data());
+        return true;
+    }
+    // Not a JSON literal, or beyond double's range: the grammar again, then strtod.
     const std::size_t start = pos_;
     std::size_t p = pos_;
     const std::size_t n = text_.size();
