@@ -18,12 +18,25 @@ namespace {
 
 constexpr double inf = std::numeric_limits<double>::infinity();
 
-/// Accumulates the outcome of one check value by value.
+/// Accumulates the outcome of one check value by value, into a result whose storage is reused.
 class check_builder {
   public:
-    check_builder(std::string name, tolerance used, std::size_t columns) : columns_(columns) {
-        r_.name = std::move(name);
+    check_builder(check_result& out, std::string_view name, tolerance used, std::size_t columns)
+        : r_(out), columns_(columns) {
+        // Every member as a fresh check_result has it, keeping the strings' and the findings'
+        // storage.
+        r_.name.assign(name);
+        r_.passed = true;
+        r_.checked = 0;
+        r_.violations = 0;
+        r_.max_abs_error = 0;
+        r_.max_rel_error = 0;
+        r_.worst_ratio = 0;
         r_.used = used;
+        r_.worst.reset();
+        r_.findings.clear();
+        r_.inconclusive = 0;
+        r_.inconclusive_reason.clear();
     }
 
     /// Records one value; `ok` is the verdict, `allowed` the bound it was held to.
@@ -61,7 +74,7 @@ class check_builder {
         if (r_.inconclusive++ == 0) r_.inconclusive_reason = where(index).to_string() + ": " + why;
     }
 
-    check_result take() { return std::move(r_); }
+    check_result& result() { return r_; }
 
   private:
     location where(std::size_t index) const {
@@ -69,7 +82,7 @@ class check_builder {
                         columns_ > 1 ? std::optional(index % columns_) : std::nullopt};
     }
 
-    check_result r_;
+    check_result& r_;
     std::size_t columns_;
     double worst_severity_ = -1;
 };
@@ -87,32 +100,38 @@ std::string short_number(double v) {
 
 }  // namespace
 
-check_result compare_values(std::string name, std::span<const double> reference,
-                            std::span<const double> actual, std::size_t columns, tolerance tol,
-                            std::span<const double> magnitude) {
-    check_builder b(std::move(name), tol, std::max<std::size_t>(columns, 1));
+void compare_values(check_result& out, std::string_view name, std::span<const double> reference,
+                    std::span<const double> actual, std::size_t columns, tolerance tol,
+                    std::span<const double> magnitude) {
+    check_builder b(out, name, tol, std::max<std::size_t>(columns, 1));
     const std::size_t n = std::min(reference.size(), actual.size());
     for (std::size_t k = 0; k < n; ++k) {
         const double mag = magnitude.empty() ? std::abs(reference[k]) : magnitude[k];
         b.record(k, reference[k], actual[k], tol.bound(mag),
                  tol.accepts(reference[k], actual[k], mag));
     }
-    auto r = b.take();
     if (reference.size() != actual.size()) {
-        r.passed = false;
-        ++r.violations;
-        r.worst_ratio = inf;
-        r.findings.push_back(finding{location{rows_of(n, columns), std::nullopt},
-                                     static_cast<double>(reference.size()),
-                                     static_cast<double>(actual.size()), inf, inf, 0});
+        out.passed = false;
+        ++out.violations;
+        out.worst_ratio = inf;
+        out.findings.push_back(finding{location{rows_of(n, columns), std::nullopt},
+                                       static_cast<double>(reference.size()),
+                                       static_cast<double>(actual.size()), inf, inf, 0});
     }
+}
+
+check_result compare_values(std::string name, std::span<const double> reference,
+                            std::span<const double> actual, std::size_t columns, tolerance tol,
+                            std::span<const double> magnitude) {
+    check_result r;
+    compare_values(r, name, reference, actual, columns, tol, magnitude);
     return r;
 }
 
-check_result check_probs_in_unit_interval(std::span<const double> probs, std::size_t classes,
-                                          const tolerance_model& model) {
-    const tolerance t = model.probs();
-    check_builder b("probs_in_unit_interval", t, classes);
+void check_probs_in_unit_interval(check_result& out, std::span<const double> probs,
+                                  std::size_t classes, tolerance probs_tolerance) {
+    const tolerance t = probs_tolerance;
+    check_builder b(out, "probs_in_unit_interval", t, classes);
     for (std::size_t k = 0; k < probs.size(); ++k) {
         const double p = probs[k];
         const double nearest = std::clamp(p, 0.0, 1.0);
@@ -120,26 +139,38 @@ check_result check_probs_in_unit_interval(std::span<const double> probs, std::si
         const bool ok = !std::isnan(p) && std::abs(p - nearest) <= allowed;
         b.record(k, std::isnan(p) ? 0.0 : nearest, p, allowed, ok);
     }
-    return b.take();
 }
 
-check_result check_probs_sum_to_one(std::span<const double> probs, std::size_t classes,
-                                    const tolerance_model& model) {
-    const tolerance t = model.probs_row_sum();
-    check_builder b("probs_sum_to_one", t, 1);
+check_result check_probs_in_unit_interval(std::span<const double> probs, std::size_t classes,
+                                          const tolerance_model& model) {
+    check_result r;
+    check_probs_in_unit_interval(r, probs, classes, model.probs());
+    return r;
+}
+
+void check_probs_sum_to_one(check_result& out, std::span<const double> probs, std::size_t classes,
+                            tolerance probs_row_sum) {
+    const tolerance t = probs_row_sum;
+    check_builder b(out, "probs_sum_to_one", t, 1);
     for (std::size_t i = 0; i < rows_of(probs.size(), classes); ++i) {
         double sum = 0;
         for (std::size_t j = 0; j < classes; ++j)
             sum += probs[i * classes + j];
         b.record(i, 1.0, sum, t.bound(1.0), t.accepts(1.0, sum, 1.0));
     }
-    return b.take();
 }
 
-check_result check_grad_rows_sum_to_zero(std::span<const double> grad, std::size_t classes,
-                                         const tolerance_model& model) {
-    const tolerance t = model.grad_row_sum();
-    check_builder b("grad_rows_sum_to_zero", t, 1);
+check_result check_probs_sum_to_one(std::span<const double> probs, std::size_t classes,
+                                    const tolerance_model& model) {
+    check_result r;
+    check_probs_sum_to_one(r, probs, classes, model.probs_row_sum());
+    return r;
+}
+
+void check_grad_rows_sum_to_zero(check_result& out, std::span<const double> grad,
+                                 std::size_t classes, tolerance grad_row_sum) {
+    const tolerance t = grad_row_sum;
+    check_builder b(out, "grad_rows_sum_to_zero", t, 1);
     for (std::size_t i = 0; i < rows_of(grad.size(), classes); ++i) {
         double sum = 0;
         bool finite = true;
@@ -151,28 +182,63 @@ check_result check_grad_rows_sum_to_zero(std::span<const double> grad, std::size
         if (!finite && std::isnan(sum)) continue;
         b.record(i, 0.0, sum, t.bound(0.0), t.accepts(0.0, sum, 0.0));
     }
-    return b.take();
 }
 
-check_result check_loss_nonnegative(std::span<const double> loss, const tolerance_model& model) {
-    const double floor = model.loss_floor();
-    check_builder b("loss_nonnegative", tolerance{-floor, 0}, 1);
+check_result check_grad_rows_sum_to_zero(std::span<const double> grad, std::size_t classes,
+                                         const tolerance_model& model) {
+    check_result r;
+    check_grad_rows_sum_to_zero(r, grad, classes, model.grad_row_sum());
+    return r;
+}
+
+void check_loss_nonnegative(check_result& out, std::span<const double> loss,
+                            tolerance loss_tolerance) {
+    const double floor = -loss_tolerance.atol;  // tolerance_model::loss_floor()
+    check_builder b(out, "loss_nonnegative", tolerance{-floor, 0}, 1);
     for (std::size_t k = 0; k < loss.size(); ++k) {
         if (std::isnan(loss[k])) continue;  // undefined input: nothing to hold it to
         b.record(k, std::max(loss[k], 0.0), loss[k], -floor, loss[k] >= floor);
     }
-    return b.take();
 }
 
-check_result check_grad_finite_difference(const scalar_function& loss, std::span<const double> x,
-                                          std::size_t classes, std::span<const double> grad,
-                                          double loss_error, double third_bound, tolerance grad_tol,
-                                          double grad_scale, std::size_t max_coordinates) {
+check_result check_loss_nonnegative(std::span<const double> loss, const tolerance_model& model) {
+    check_result r;
+    check_loss_nonnegative(r, loss, model.loss());
+    return r;
+}
+
+namespace {
+
+/// central_difference(f, point, j, h) evaluated on `point` itself: x_j moves to x_j + h and
+/// x_j - h and is put back, so no copy of the point is made; the same values, the same result.
+long double central_difference_in_place(const scalar_function& f, std::span<long double> point,
+                                        std::size_t j, long double h) {
+    const long double x = point[j];
+    // Use the steps the arithmetic really takes, so (x + h) - x rounding does not bias the result.
+    const volatile long double up = x + h;
+    const volatile long double down = x - h;
+    point[j] = up;
+    const long double f_up = f(point);
+    point[j] = down;
+    const long double f_down = f(point);
+    point[j] = x;
+    return (f_up - f_down) / (up - down);
+}
+
+}  // namespace
+
+void check_grad_finite_difference(check_result& out, finite_difference_check_buffers& buffers,
+                                  const scalar_function& loss, std::span<const double> x,
+                                  std::size_t classes, std::span<const double> grad,
+                                  double loss_error, double third_bound, tolerance grad_tol,
+                                  double grad_scale, std::size_t max_coordinates) {
     const central_difference_plan plan = plan_central_difference(loss_error, third_bound);
-    check_builder b("grad_matches_finite_difference",
+    check_builder b(out, "grad_matches_finite_difference",
                     tolerance{plan.error_bound + grad_tol.atol, grad_tol.rtol}, classes);
-    std::vector<long double> point(x.begin(), x.end());
-    std::vector<std::size_t> coords;
+    std::vector<long double>& point = buffers.point;
+    point.assign(x.begin(), x.end());
+    std::vector<std::size_t>& coords = buffers.coordinates;
+    coords.clear();
     if (x.size() <= max_coordinates) {
         for (std::size_t k = 0; k < x.size(); ++k)
             coords.push_back(k);
@@ -221,7 +287,7 @@ check_result check_grad_finite_difference(const scalar_function& loss, std::span
                                "), not below the gradient's magnitude " + short_number(magnitude));
             continue;
         }
-        const double fd = static_cast<double>(central_difference(loss, point, k, h));
+        const double fd = static_cast<double>(central_difference_in_place(loss, point, k, h));
         if (!std::isfinite(fd)) {
             b.inconclusive(k, "the difference is not finite (x = " + short_number(x[k]) +
                                   ", h = " + short_number(h) +
@@ -231,7 +297,17 @@ check_result check_grad_finite_difference(const scalar_function& loss, std::span
         const bool ok = std::abs(fd - grad[k]) <= allowed;
         b.record(k, fd, grad[k], allowed, ok);
     }
-    return b.take();
+}
+
+check_result check_grad_finite_difference(const scalar_function& loss, std::span<const double> x,
+                                          std::size_t classes, std::span<const double> grad,
+                                          double loss_error, double third_bound, tolerance grad_tol,
+                                          double grad_scale, std::size_t max_coordinates) {
+    check_result r;
+    finite_difference_check_buffers buffers;
+    check_grad_finite_difference(r, buffers, loss, x, classes, grad, loss_error, third_bound,
+                                 grad_tol, grad_scale, max_coordinates);
+    return r;
 }
 
 }  // namespace xentcheck

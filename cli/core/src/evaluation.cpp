@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
+#include <string_view>
 
 #include "finite_difference_rows.h"
 #include "given_invariants.h"
@@ -13,12 +15,12 @@ namespace xentcheck::cli {
 
 namespace {
 
-check_entry skipped(std::string name, std::string reason) {
-    check_entry e;
-    e.result.name = std::move(name);
+/// Marks `e` skipped: a fresh result with only its name, and the reason.
+void mark_skipped(check_entry& e, std::string_view name, std::string_view reason) {
+    e.result = xentcheck::check_result{};
+    e.result.name.assign(name);
     e.skipped = true;
-    e.skip_reason = std::move(reason);
-    return e;
+    e.skip_reason.assign(reason);
 }
 
 /// Maps the rows of a check run on a subset of rows back to the rows of the batch.
@@ -36,22 +38,37 @@ bool evaluation::failed() const noexcept {
                        [](const check_entry& e) { return !e.skipped && !e.result.passed; });
 }
 
+check_entry& evaluator::next_check() {
+    std::vector<check_entry>& checks = result_.checks;
+    if (used_checks_ == checks.size()) {
+        if (spare_checks_.empty()) {
+            checks.emplace_back();
+        } else {
+            checks.push_back(std::move(spare_checks_.back()));
+            spare_checks_.pop_back();
+        }
+    }
+    check_entry& e = checks[used_checks_++];
+    e.skipped = false;
+    e.skip_reason.clear();
+    return e;
+}
+
 template <class Check>
 void evaluator::on_defined_rows(std::span<const double> values, std::size_t classes, Check check) {
     const std::size_t rows = classes == 0 ? 0 : values.size() / classes;
-    check_entry entry;
+    check_entry& entry = next_check();
     if (defined_rows_.size() == rows) {
-        entry.result = check(values);
+        check(entry.result, values);
     } else {
         compact_.clear();
         for (const std::size_t i : defined_rows_) {
             const auto row = values.subspan(i * classes, classes);
             compact_.insert(compact_.end(), row.begin(), row.end());
         }
-        entry.result = check(std::span<const double>(compact_));
+        check(entry.result, std::span<const double>(compact_));
         remap_rows(entry.result, defined_rows_);
     }
-    result_.checks.push_back(std::move(entry));
 }
 
 void evaluator::run_reference(const eval_case& c) {
@@ -86,30 +103,33 @@ void evaluator::run_reference_checks(const eval_case& c) {
     scale_ = xentcheck::measure_problem(xentcheck::unit_roundoff<double>(), c.logits, c.classes,
                                         c.target(), c.options());
     const xentcheck::tolerance_model model(scale_);
+    model_tolerances& t = reference_tolerances_;
+    t = {model.probs(), model.probs_row_sum(), model.loss(), model.grad_row_sum()};
     const std::size_t classes = c.classes;
-    on_defined_rows(result_.probs, classes, [&](std::span<const double> v) {
-        return xentcheck::check_probs_in_unit_interval(v, classes, model);
-    });
-    on_defined_rows(result_.probs, classes, [&](std::span<const double> v) {
-        return xentcheck::check_probs_sum_to_one(v, classes, model);
-    });
-    on_defined_rows(result_.grad, classes, [&](std::span<const double> v) {
-        return xentcheck::check_grad_rows_sum_to_zero(v, classes, model);
-    });
+    on_defined_rows(result_.probs, classes,
+                    [&](xentcheck::check_result& out, std::span<const double> v) {
+                        xentcheck::check_probs_in_unit_interval(out, v, classes, t.probs);
+                    });
+    on_defined_rows(result_.probs, classes,
+                    [&](xentcheck::check_result& out, std::span<const double> v) {
+                        xentcheck::check_probs_sum_to_one(out, v, classes, t.probs_row_sum);
+                    });
+    on_defined_rows(result_.grad, classes,
+                    [&](xentcheck::check_result& out, std::span<const double> v) {
+                        xentcheck::check_grad_rows_sum_to_zero(out, v, classes, t.grad_row_sum);
+                    });
     if (model.scale().mixed_sign_targets) {
-        result_.checks.push_back(
-            skipped("loss_nonnegative",
-                    "some effective target entry is negative (a negative weight or probability "
-                    "target), so the loss may be negative"));
+        mark_skipped(next_check(), "loss_nonnegative",
+                     "some effective target entry is negative (a negative weight or probability "
+                     "target), so the loss may be negative");
     } else {
-        result_.checks.push_back(
-            check_entry{xentcheck::check_loss_nonnegative(result_.loss, model), false, {}});
+        xentcheck::check_loss_nonnegative(next_check().result, result_.loss, t.loss);
     }
     long double whole_loss = 0;  // lib's loss of the whole case, summed over rows for none
     for (const long double l : wide_loss_)
         whole_loss += l;
-    result_.checks.push_back(detail::check_grad_by_finite_differences(
-        c, result_.grad, defined_rows_, fd_scratch_, whole_loss));
+    detail::check_grad_by_finite_differences(next_check(), c, result_.grad, defined_rows_,
+                                             fd_scratch_, whole_loss);
 }
 
 void evaluator::run_expect_checks(const eval_case& c) {
@@ -119,31 +139,41 @@ void evaluator::run_expect_checks(const eval_case& c) {
     xentcheck::problem_scale scale = scale_;
     scale.unit_roundoff = unit_roundoff_of(c.dtype);
     const xentcheck::tolerance_model model(scale);
+    // The model of the reference checks when the dtype has double's unit roundoff: the
+    // tolerances computed there are this model's.
+    const bool same_model = scale.unit_roundoff == scale_.unit_roundoff;
+    const model_tolerances t = same_model ? reference_tolerances_
+                                          : model_tolerances{model.probs(), model.probs_row_sum(),
+                                                             model.loss(), model.grad_row_sum()};
     const std::size_t classes = c.classes;
-    const auto renamed = [this](const char* name) { result_.checks.back().result.name = name; };
+    const auto renamed = [this](const char* name) {
+        result_.checks[used_checks_ - 1].result.name.assign(name);
+    };
     if (e.has_probs) {
-        result_.checks.push_back(
-            check_entry{xentcheck::compare_values("expect.probs", result_.probs, e.probs, classes,
-                                                  c.tolerance.value_or(model.probs())),
-                        false,
-                        {}});
-        on_defined_rows(e.probs, classes, [&](std::span<const double> v) {
-            return c.tolerance ? detail::unit_interval_within("", v, classes, *c.tolerance)
-                               : xentcheck::check_probs_in_unit_interval(v, classes, model);
-        });
+        xentcheck::compare_values(next_check().result, "expect.probs", result_.probs, e.probs,
+                                  classes, c.tolerance.value_or(t.probs));
+        on_defined_rows(e.probs, classes,
+                        [&](xentcheck::check_result& out, std::span<const double> v) {
+                            if (c.tolerance) {
+                                out = detail::unit_interval_within("", v, classes, *c.tolerance);
+                            } else {
+                                xentcheck::check_probs_in_unit_interval(out, v, classes, t.probs);
+                            }
+                        });
         renamed("expect.probs_in_unit_interval");
-        on_defined_rows(e.probs, classes, [&](std::span<const double> v) {
-            return c.tolerance ? detail::row_sums_within("", v, classes, 1.0, *c.tolerance)
-                               : xentcheck::check_probs_sum_to_one(v, classes, model);
-        });
+        on_defined_rows(e.probs, classes,
+                        [&](xentcheck::check_result& out, std::span<const double> v) {
+                            if (c.tolerance) {
+                                out = detail::row_sums_within("", v, classes, 1.0, *c.tolerance);
+                            } else {
+                                xentcheck::check_probs_sum_to_one(out, v, classes, t.probs_row_sum);
+                            }
+                        });
         renamed("expect.probs_sum_to_one");
     }
     if (e.has_loss) {
-        result_.checks.push_back(
-            check_entry{xentcheck::compare_values("expect.loss", result_.loss, e.loss, 1,
-                                                  c.tolerance.value_or(model.loss())),
-                        false,
-                        {}});
+        xentcheck::compare_values(next_check().result, "expect.loss", result_.loss, e.loss, 1,
+                                  c.tolerance.value_or(t.loss));
     }
     if (e.has_grad) {
         std::vector<double> magnitudes;
@@ -155,24 +185,30 @@ void evaluator::run_expect_checks(const eval_case& c) {
             for (double& m : magnitudes)
                 if (std::isnan(m)) m = 0;
         }
-        result_.checks.push_back(
-            check_entry{xentcheck::compare_values("expect.grad", result_.grad, e.grad, classes,
-                                                  c.tolerance.value_or(model.grad()), magnitudes),
-                        false,
-                        {}});
-        on_defined_rows(e.grad, classes, [&](std::span<const double> v) {
-            return c.tolerance ? detail::row_sums_within("", v, classes, 0.0, *c.tolerance)
-                               : xentcheck::check_grad_rows_sum_to_zero(v, classes, model);
-        });
+        xentcheck::compare_values(next_check().result, "expect.grad", result_.grad, e.grad, classes,
+                                  c.tolerance.value_or(model.grad()), magnitudes);
+        on_defined_rows(
+            e.grad, classes, [&](xentcheck::check_result& out, std::span<const double> v) {
+                if (c.tolerance) {
+                    out = detail::row_sums_within("", v, classes, 0.0, *c.tolerance);
+                } else {
+                    xentcheck::check_grad_rows_sum_to_zero(out, v, classes, t.grad_row_sum);
+                }
+            });
         renamed("expect.grad_rows_sum_to_zero");
     }
 }
 
 const evaluation& evaluator::evaluate(const eval_case& c) {
-    result_.checks.clear();
+    used_checks_ = 0;
     run_reference(c);
     run_reference_checks(c);
     run_expect_checks(c);
+    // Entries an earlier case filled beyond this case's are set aside, storage and all.
+    while (result_.checks.size() > used_checks_) {
+        spare_checks_.push_back(std::move(result_.checks.back()));
+        result_.checks.pop_back();
+    }
     return result_;
 }
 

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
+#include <string_view>
 
 #include "xentcheck/checks.h"
 #include "xentcheck/cross_entropy.h"
@@ -12,12 +14,14 @@ namespace xentcheck::cli::detail {
 
 namespace {
 
-check_entry skipped(std::string reason) {
-    check_entry e;
-    e.result.name = "grad_matches_finite_difference";
+constexpr std::string_view check_name = "grad_matches_finite_difference";
+
+/// Marks `e` skipped: a fresh result with only the check's name, and the reason.
+void mark_skipped(check_entry& e, std::string_view reason) {
+    e.result = xentcheck::check_result{};
+    e.result.name.assign(check_name);
     e.skipped = true;
-    e.skip_reason = std::move(reason);
-    return e;
+    e.skip_reason.assign(reason);
 }
 
 /// Beyond this |logit| check_grad_finite_difference scales its step with |x_j|; the cached
@@ -139,12 +143,16 @@ long double cached_index_loss::operator()(std::span<const long double> z) const 
     return scale_ * total;
 }
 
-check_entry check_grad_by_finite_differences(const eval_case& c, std::span<const double> grad,
-                                             std::span<const std::size_t> defined_rows,
-                                             finite_difference_scratch& s, long double whole_loss) {
+void check_grad_by_finite_differences(check_entry& out, const eval_case& c,
+                                      std::span<const double> grad,
+                                      std::span<const std::size_t> defined_rows,
+                                      finite_difference_scratch& s, long double whole_loss) {
+    out.skipped = false;
+    out.skip_reason.clear();
     const std::size_t classes = c.classes;
     if (defined_rows.empty()) {
-        return skipped("no row has a defined loss (each has a NaN or +inf logit, or only -inf)");
+        mark_skipped(out, "no row has a defined loss (each has a NaN or +inf logit, or only -inf)");
+        return;
     }
     const bool index_form = c.target_kind == xentcheck::target_view::kind::index;
     const std::size_t wanted =
@@ -188,7 +196,8 @@ check_entry check_grad_by_finite_differences(const eval_case& c, std::span<const
     const bool whole = wanted == c.rows && !std::isnan(whole_loss);
     const long double value = whole ? whole_loss : reference_loss(s.wide_logits);
     if (!std::isfinite(value) || !std::isfinite(scale)) {
-        return skipped("the loss is not finite, so it has no derivative to difference");
+        mark_skipped(out, "the loss is not finite, so it has no derivative to difference");
+        return;
     }
     const xentcheck::tolerance_model model(xentcheck::measure_problem(
         xentcheck::unit_roundoff<long double>(), s.logits, classes, target, summed));
@@ -209,19 +218,28 @@ check_entry check_grad_by_finite_differences(const eval_case& c, std::span<const
     const xentcheck::scalar_function cached_loss = [&](std::span<const long double> z) {
         return s.index_loss(z);
     };
-    check_entry entry;
-    entry.result = xentcheck::check_grad_finite_difference(
-        cached ? cached_loss : reference_loss, s.logits, classes, s.grad, loss_error, third_bound,
-        grad_tol, grad_scale, coordinates);
+    xentcheck::check_result& r = out.result;
+    xentcheck::check_grad_finite_difference(
+        r, s.check_buffers, cached ? cached_loss : reference_loss, s.logits, classes, s.grad,
+        loss_error, third_bound, grad_tol, grad_scale, coordinates);
     // Nothing compared (no step resolves the gradient at these logits): say so instead of a
     // pass that could not have failed.
-    if (entry.result.checked == 0 && entry.result.inconclusive > 0) {
-        return skipped("no coordinate can be differenced meaningfully: " +
-                       entry.result.inconclusive_reason);
+    if (r.checked == 0 && r.inconclusive > 0) {
+        const std::string reason =
+            "no coordinate can be differenced meaningfully: " + r.inconclusive_reason;
+        mark_skipped(out, reason);
+        return;
     }
-    if (entry.result.worst) entry.result.worst->row = s.rows[entry.result.worst->row];
-    for (auto& f : entry.result.findings)
+    if (r.worst) r.worst->row = s.rows[r.worst->row];
+    for (auto& f : r.findings)
         f.where.row = s.rows[f.where.row];
+}
+
+check_entry check_grad_by_finite_differences(const eval_case& c, std::span<const double> grad,
+                                             std::span<const std::size_t> defined_rows,
+                                             finite_difference_scratch& s, long double whole_loss) {
+    check_entry entry;
+    check_grad_by_finite_differences(entry, c, grad, defined_rows, s, whole_loss);
     return entry;
 }
 

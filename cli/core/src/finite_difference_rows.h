@@ -20,9 +20,9 @@ inline constexpr std::size_t max_differenced_values = 1024;
 inline constexpr double finite_difference_budget = 1 << 20;
 
 /// Compares the reference gradient `grad` of case `c` with central differences of the long
-/// double loss. The loss is a sum over rows times a constant s (1 / divisor for mean), so the
-/// gradient of the rows differenced is the gradient of s * (sum of their row losses); the
-/// check differences that function on the defined rows (all of them up to
+/// double loss, into `out` (whose storage is reused). The loss is a sum over rows times a constant
+/// s (1 / divisor for mean), so the gradient of the rows differenced is the gradient of s * (sum of
+/// their row losses); the check differences that function on the defined rows (all of them up to
 /// max_differenced_values values, else an even sample) with lib's
 /// check_grad_finite_difference. Bounds come from the tolerance model measured with
 /// unit_roundoff<long double>() on those rows (reduction sum), scaled by |s|: loss error =
@@ -34,6 +34,12 @@ inline constexpr double finite_difference_budget = 1 << 20;
 /// agrees with lib's loss there within twice the loss error bound. `whole_loss`, when not NaN,
 /// is lib's long double loss of the whole case with the case's reduction (summed over rows
 /// for reduction none); it stands for lib's value when every row is differenced.
+void check_grad_by_finite_differences(
+    check_entry& out, const eval_case& c, std::span<const double> grad,
+    std::span<const std::size_t> defined_rows, finite_difference_scratch& scratch,
+    long double whole_loss = std::numeric_limits<long double>::quiet_NaN());
+
+/// The same check, returning a new entry.
 check_entry check_grad_by_finite_differences(
     const eval_case& c, std::span<const double> grad, std::span<const std::size_t> defined_rows,
     finite_difference_scratch& scratch,

@@ -5,6 +5,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "xentcheck/finite_difference.h"
@@ -50,6 +51,7 @@ struct check_result {
     std::size_t inconclusive = 0;
     /// Why, for the first inconclusive value (its location and numbers); empty when none.
     std::string inconclusive_reason;
+    // A new member must also be reset by the in-place checks below (lib/src/checks.cpp).
     /// How many findings are kept.
     static constexpr std::size_t max_findings = 8;
 };
@@ -98,5 +100,49 @@ check_result check_grad_finite_difference(const scalar_function& loss, std::span
                                           std::size_t classes, std::span<const double> grad,
                                           double loss_error, double third_bound, tolerance grad_tol,
                                           double grad_scale, std::size_t max_coordinates = 4096);
+
+// In-place forms. Each writes the result the function above returns into `out`, reusing the
+// storage of its name, findings and reason, so that a caller running checks case after case
+// allocates nothing once they have grown. Tolerances are given as the model computes them
+// (the argument named after the model's function), so a caller checking several things against
+// one model computes each only once.
+
+/// compare_values into `out`.
+void compare_values(check_result& out, std::string_view name, std::span<const double> reference,
+                    std::span<const double> actual, std::size_t columns, tolerance tol,
+                    std::span<const double> magnitude = {});
+
+/// check_probs_in_unit_interval into `out`; `probs_tolerance` is model.probs().
+void check_probs_in_unit_interval(check_result& out, std::span<const double> probs,
+                                  std::size_t classes, tolerance probs_tolerance);
+
+/// check_probs_sum_to_one into `out`; `probs_row_sum` is model.probs_row_sum().
+void check_probs_sum_to_one(check_result& out, std::span<const double> probs, std::size_t classes,
+                            tolerance probs_row_sum);
+
+/// check_grad_rows_sum_to_zero into `out`; `grad_row_sum` is model.grad_row_sum().
+void check_grad_rows_sum_to_zero(check_result& out, std::span<const double> grad,
+                                 std::size_t classes, tolerance grad_row_sum);
+
+/// check_loss_nonnegative into `out`; `loss_tolerance` is model.loss() (the floor is
+/// -loss_tolerance.atol, as loss_floor()).
+void check_loss_nonnegative(check_result& out, std::span<const double> loss,
+                            tolerance loss_tolerance);
+
+/// Working storage of check_grad_finite_difference, kept by a caller that runs it repeatedly.
+/// Its contents between calls mean nothing.
+struct finite_difference_check_buffers {
+    std::vector<long double> point;        ///< x in long double, moved one coordinate at a time
+    std::vector<std::size_t> coordinates;  ///< the coordinates differenced
+};
+
+/// check_grad_finite_difference into `out`, with its working storage in `buffers`. The same
+/// evaluations of `loss` in the same order: the point passed to it is the one buffer, with the
+/// coordinate differenced moved and put back after the two evaluations.
+void check_grad_finite_difference(check_result& out, finite_difference_check_buffers& buffers,
+                                  const scalar_function& loss, std::span<const double> x,
+                                  std::size_t classes, std::span<const double> grad,
+                                  double loss_error, double third_bound, tolerance grad_tol,
+                                  double grad_scale, std::size_t max_coordinates = 4096);
 
 }  // namespace xentcheck

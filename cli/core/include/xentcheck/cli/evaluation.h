@@ -74,6 +74,7 @@ struct finite_difference_scratch {
     std::vector<std::int64_t> target_indices;  ///< their index targets
     std::vector<double> target_probs;          ///< their probability targets
     cached_index_loss index_loss;              ///< the loss differenced, for index targets
+    xentcheck::finite_difference_check_buffers check_buffers;  ///< lib's check's storage
 };
 }  // namespace detail
 
@@ -108,14 +109,24 @@ class evaluator {
     const evaluation& evaluate(const eval_case& c);
 
   private:
+    /// The tolerances of one model that the checks use, each computed once per case.
+    struct model_tolerances {
+        xentcheck::tolerance probs, probs_row_sum, loss, grad_row_sum;
+    };
+
     void run_reference(const eval_case& c);
     void run_reference_checks(const eval_case& c);
     void run_expect_checks(const eval_case& c);
+    /// The next entry of result_.checks, reusing the storage of an earlier case's entry.
+    check_entry& next_check();
     template <class Check>
     void on_defined_rows(std::span<const double> values, std::size_t classes, Check check);
 
     evaluation result_;
-    xentcheck::problem_scale scale_;  // of the case, for float64 (run_reference_checks)
+    std::size_t used_checks_ = 0;            // entries of result_.checks filled for this case
+    std::vector<check_entry> spare_checks_;  // entries beyond those, kept for their storage
+    xentcheck::problem_scale scale_;         // of the case, for float64 (run_reference_checks)
+    model_tolerances reference_tolerances_;  // of tolerance_model(scale_)
     std::vector<long double> wide_logits_, wide_probs_, wide_loss_, wide_grad_;
     std::vector<std::size_t> defined_rows_;  // rows with a defined reference
     std::vector<double> compact_;            // the defined rows of some N x C values

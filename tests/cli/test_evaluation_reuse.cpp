@@ -1,0 +1,97 @@
+/// Tests that an evaluator reused case after case (it keeps its check entries and buffers)
+/// reports exactly what a fresh evaluator reports for each case.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "xentcheck/cli/case_parse.h"
+#include "xentcheck/cli/evaluation.h"
+#include "xentcheck/cli/json_parse.h"
+
+namespace xentcheck::cli {
+namespace {
+
+eval_case make_case(const std::string& text) {
+    eval_case c;
+    parse_case(parse_json_text(text), c);
+    return c;
+}
+
+bool same_bits(double a, double b) {
+    return std::memcmp(&a, &b, sizeof a) == 0;
+}
+
+/// Every field of two check entries is the same (doubles bit for bit).
+void expect_same(const check_entry& a, const check_entry& b, const std::string& where) {
+    const xentcheck::check_result &r = a.result, &s = b.result;
+    SCOPED_TRACE(where + ", " + r.name);
+    EXPECT_EQ(r.name, s.name);
+    EXPECT_EQ(a.skipped, b.skipped);
+    EXPECT_EQ(a.skip_reason, b.skip_reason);
+    EXPECT_EQ(r.passed, s.passed);
+    EXPECT_EQ(r.checked, s.checked);
+    EXPECT_EQ(r.violations, s.violations);
+    EXPECT_TRUE(same_bits(r.max_abs_error, s.max_abs_error));
+    EXPECT_TRUE(same_bits(r.max_rel_error, s.max_rel_error));
+    EXPECT_TRUE(same_bits(r.worst_ratio, s.worst_ratio));
+    EXPECT_TRUE(same_bits(r.used.atol, s.used.atol));
+    EXPECT_TRUE(same_bits(r.used.rtol, s.used.rtol));
+    ASSERT_EQ(r.worst.has_value(), s.worst.has_value());
+    if (r.worst) {
+        EXPECT_EQ(r.worst->to_string(), s.worst->to_string());
+    }
+    ASSERT_EQ(r.findings.size(), s.findings.size());
+    for (std::size_t k = 0; k < r.findings.size(); ++k) {
+        EXPECT_EQ(r.findings[k].where.to_string(), s.findings[k].where.to_string());
+        EXPECT_TRUE(same_bits(r.findings[k].expected, s.findings[k].expected));
+        EXPECT_TRUE(same_bits(r.findings[k].actual, s.findings[k].actual));
+        EXPECT_TRUE(same_bits(r.findings[k].allowed, s.findings[k].allowed));
+    }
+    EXPECT_EQ(r.inconclusive, s.inconclusive);
+    EXPECT_EQ(r.inconclusive_reason, s.inconclusive_reason);
+}
+
+TEST(EvaluationReuse, AReusedEvaluatorReportsWhatAFreshOneReports) {
+    const std::string worked = R"("probs": [0.3, 0.6, 0.1], "target": 0)";
+    // Cases with many checks, few checks, failures with findings, skipped checks (mixed-sign
+    // targets, an infinite loss, logits no step can difference), a case tolerance, float32,
+    // undefined rows; then the first ones again, so entries are reused in every role.
+    const std::vector<std::string> texts = {
+        "{" + worked + R"(, "expect": {"probs": [0.3, 0.6, 0.1],
+            "loss": 1.20397280432593599262, "grad": [-0.7, 0.6, 0.1]}})",
+        R"({"logits": [1, -1, 0.5], "target": 0})",
+        "{" + worked + R"(, "expect": {"grad": [-3.3333333333333335, 0, 0]}})",
+        R"({"logits": [[1, 2], [3, 0]], "target": [[2, -1], [0.5, 0.5]], "reduction": "none",
+            "expect": {"loss": [0, 0], "probs": [[0.2, 0.8], [0.9, 0.1]]}})",
+        R"({"logits": [0, "-inf", 1], "target": 1, "expect": {"loss": "inf",
+            "grad": [0.2689414213699951, -1, 0.7310585786300049]}})",
+        R"({"logits": [1e300, -1e300, 5e299], "target": 0, "expect": {"loss": 0}})",
+        "{" + worked + R"(, "expect": {"probs": [1.01, 0, 0], "grad": [-0.7, 0.6, 0.2]},
+            "tolerance": {"atol": 1e-3}})",
+        "{" + worked + R"(, "dtype": "float32", "expect": {"loss": 1.2039728,
+            "grad": [-0.7, 0.6, 0.1], "probs": [0.3, 0.6, 0.1]}})",
+        R"({"logits": [[NaN, 1, 2], [1, 2, 3]], "target": [0, 1], "reduction": "none",
+            "expect": {"loss": ["nan", 0.5], "grad": [[0, 0, 0], [0.1, -0.9, 0.8]]}})",
+    };
+    std::vector<std::string> sequence = texts;
+    sequence.insert(sequence.end(), texts.begin(), texts.begin() + 4);
+    sequence.push_back(texts[1]);
+    sequence.push_back(texts[0]);
+    evaluator reused;
+    for (std::size_t k = 0; k < sequence.size(); ++k) {
+        const eval_case c = make_case(sequence[k]);
+        evaluator fresh;
+        const evaluation& want = fresh.evaluate(c);
+        const evaluation& got = reused.evaluate(c);
+        const std::string where = "case " + std::to_string(k);
+        EXPECT_EQ(got.failed(), want.failed()) << where;
+        ASSERT_EQ(got.checks.size(), want.checks.size()) << where;
+        for (std::size_t j = 0; j < got.checks.size(); ++j)
+            expect_same(got.checks[j], want.checks[j], where);
+    }
+}
+
+}  // namespace
+}  // namespace xentcheck::cli
