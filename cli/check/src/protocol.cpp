@@ -3,11 +3,10 @@
 
 #include <charconv>
 #include <cmath>
-#include <cstring>
 #include <stdexcept>
 
 #include "json_cursor.h"
-#include "json_number_codec.h"
+#include "line_writer.h"
 #include "message_members.h"
 #include "response_reader.h"
 #include "xentcheck/check/json_numbers.h"
@@ -16,6 +15,8 @@ namespace xentcheck::check {
 
 using detail::decode_error;
 using detail::json_cursor;
+using detail::line_frame_chars;
+using detail::line_writer;
 using detail::numeric_value;
 using detail::response_reader;
 
@@ -44,65 +45,6 @@ cross_entropy_options request::options() const {
 }
 
 namespace {
-
-/// Writes one protocol line straight into a string's buffer: one resize to an upper bound of
-/// the line's length (plus the room the number writer's block copies need) instead of an
-/// append, with its capacity check, per character or number; finish() cuts to the text.
-class line_writer {
-  public:
-    /// Appends to `out`; `bound`: at most this many characters are written.
-    line_writer(std::string& out, std::size_t bound) : out_(out) {
-        const std::size_t base = out.size();
-        out.resize(base + bound + detail::json_number_room);
-        p_ = out.data() + base;
-    }
-    /// Upper bounds of a number's and an integer's text, each with a separating comma.
-    static constexpr std::size_t number_chars = detail::max_json_number_chars + 1;
-    static constexpr std::size_t integer_chars = 21;
-
-    template <std::size_t N>
-    void text(const char (&s)[N]) {
-        std::memcpy(p_, s, N - 1);
-        p_ += N - 1;
-    }
-    void text(std::string_view s) {
-        std::memcpy(p_, s.data(), s.size());
-        p_ += s.size();
-    }
-    void character(char c) { *p_++ = c; }
-    void number(double value) { p_ = detail::write_json_number(p_, value); }
-    void integer(std::int64_t value) { p_ = std::to_chars(p_, p_ + integer_chars, value).ptr; }
-    void array(const double* values, std::size_t count) {
-        *p_++ = '[';
-        for (std::size_t j = 0; j < count; ++j) {
-            p_ = detail::write_json_number(p_, values[j]);
-            *p_++ = ',';
-        }
-        p_[count == 0 ? 0 : -1] = ']';  // the last comma, or after '['
-        p_ += count == 0 ? 1 : 0;
-    }
-    void matrix(const std::vector<double>& values, std::size_t rows, std::size_t cols) {
-        *p_++ = '[';
-        for (std::size_t i = 0; i < rows; ++i) {
-            if (i != 0) *p_++ = ',';
-            array(values.data() + i * cols, cols);
-        }
-        *p_++ = ']';
-    }
-    /// The characters of `rows` x `cols` numbers written by matrix().
-    static std::size_t matrix_chars(std::size_t rows, std::size_t cols) {
-        return rows * cols * number_chars + rows * 3 + 2;
-    }
-    /// Cuts the string to the written text.
-    void finish() { out_.resize(static_cast<std::size_t>(p_ - out_.data())); }
-
-  private:
-    std::string& out_;
-    char* p_ = nullptr;
-};
-
-/// Room for the member names, id, strings, options and the closing "}\n" of a line.
-constexpr std::size_t line_frame_chars = 256;
 
 void require(bool ok, const std::string& message) {
     if (!ok) throw std::invalid_argument("request: " + message);
