@@ -22,11 +22,12 @@ inline constexpr std::size_t json_number_room = 40;
 /// json_number_room bytes; returns the end of the text.
 char* write_json_number(char* out, double value) noexcept;
 
+/// 128-bit unsigned arithmetic (a GCC/Clang extension, hence __extension__ under -Wpedantic).
 __extension__ typedef unsigned __int128 json_u128;
 
-/// Powers of ten for read_json_number: entry k - min_power is (M, E) with M a 128-bit integer,
-/// 2^127 <= M < 2^128, and M * 2^E <= 10^k < (M + 700) * 2^E. Built from M = 2^127, E = -127
-/// (k = 0) by exact multiplications / divisions by 5 (and 2) with each step's result truncated
+/// Powers of ten for read_json_number: entry k - min_decimal_power is (M, E) with M a 128-bit
+/// integer, 2^127 <= M < 2^128, and M * 2^E <= 10^k < (M + 700) * 2^E. Built from M = 2^127, E =
+/// -127 (k = 0) by exact multiplications / divisions by 5 (and 2) with each step's result truncated
 /// to 128 bits: every step adds at most 2^-127 to the relative error, and |k| <= 330 steps stay
 /// below 700 units of M.
 struct decimal_power {
