@@ -3,12 +3,15 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
+#include "finite_difference_rows.h"
 #include "xentcheck/cli/case_parse.h"
 #include "xentcheck/cli/evaluation.h"
 #include "xentcheck/cli/json_parse.h"
+#include "xentcheck/tolerance.h"
 
 namespace xentcheck::cli {
 namespace {
@@ -90,6 +93,41 @@ TEST(EvaluationReuse, AReusedEvaluatorReportsWhatAFreshOneReports) {
         ASSERT_EQ(got.checks.size(), want.checks.size()) << where;
         for (std::size_t j = 0; j < got.checks.size(); ++j)
             expect_same(got.checks[j], want.checks[j], where);
+    }
+}
+
+// The finite-difference check given the case's own measurement (which it uses instead of
+// measuring the rows differenced where both agree) reports what it reports measuring them.
+TEST(EvaluationReuse, FiniteDifferenceWithTheCasesScaleEqualsMeasuringAgain) {
+    const std::vector<std::string> texts = {
+        R"({"logits": [1, -1, 0.5], "target": 0})",
+        R"({"logits": [[1, -1, 0.5], [2, 0, -3]], "target": [0, 2], "reduction": "sum"})",
+        R"({"logits": [[1, -1, 0.5], [2, 0, -3]], "target": [0, 2]})",
+        R"({"logits": [[1, -1, 0.5], [2, 0, -3]], "target": [0, 2], "reduction": "none"})",
+        R"({"logits": [1, -1, 0.5], "target": 1, "weight": [0.5, 1, 2]})",
+        R"({"logits": [[1, -1, 0.5], [2, 0, -3]], "target": [1, -100], "weight": [3, 1, 2]})",
+        R"({"logits": [[1, -1], [2, 0]], "target": [[0.25, 0.75], [1, 0]]})",
+        R"({"logits": [4, -2, 0.5, 1], "target": 3, "label_smoothing": 0.1})",
+        R"({"logits": [[1, -1, 0.5], [2, 0, -3]], "target": [0, 2], "weight": [1, 1, -1]})",
+    };
+    for (const std::string& text : texts) {
+        const eval_case c = make_case(text);
+        evaluator ev;
+        std::vector<double> grad = ev.evaluate(c).grad;
+        grad[1] += 1e-7;  // a planted error, so findings are compared as well
+        std::vector<std::size_t> rows(c.rows);
+        for (std::size_t i = 0; i < rows.size(); ++i)
+            rows[i] = i;
+        const xentcheck::problem_scale scale = xentcheck::measure_problem(
+            xentcheck::unit_roundoff<double>(), c.logits, c.classes, c.target(), c.options());
+        detail::finite_difference_scratch scratch;
+        check_entry measured, given;
+        detail::check_grad_by_finite_differences(measured, c, grad, rows, scratch);
+        detail::check_grad_by_finite_differences(
+            given, c, grad, rows, scratch, std::numeric_limits<long double>::quiet_NaN(), &scale);
+        // (The last case's mean divisor is 0: the check is skipped, in both forms.)
+        EXPECT_NE(measured.result.passed, !measured.skipped) << text;
+        expect_same(given, measured, text);
     }
 }
 

@@ -129,7 +129,7 @@ void evaluator::run_reference_checks(const eval_case& c) {
     for (const long double l : wide_loss_)
         whole_loss += l;
     detail::check_grad_by_finite_differences(next_check(), c, result_.grad, defined_rows_,
-                                             fd_scratch_, whole_loss);
+                                             fd_scratch_, whole_loss, &scale_);
 }
 
 void evaluator::run_expect_checks(const eval_case& c) {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -146,7 +147,8 @@ long double cached_index_loss::operator()(std::span<const long double> z) const 
 void check_grad_by_finite_differences(check_entry& out, const eval_case& c,
                                       std::span<const double> grad,
                                       std::span<const std::size_t> defined_rows,
-                                      finite_difference_scratch& s, long double whole_loss) {
+                                      finite_difference_scratch& s, long double whole_loss,
+                                      const xentcheck::problem_scale* case_scale) {
     out.skipped = false;
     out.skip_reason.clear();
     const std::size_t classes = c.classes;
@@ -157,50 +159,81 @@ void check_grad_by_finite_differences(check_entry& out, const eval_case& c,
     const bool index_form = c.target_kind == xentcheck::target_view::kind::index;
     const std::size_t wanted =
         std::min(defined_rows.size(), std::max<std::size_t>(1, max_differenced_values / classes));
-    s.rows.clear();
-    s.logits.clear();
-    s.grad.clear();
-    s.target_indices.clear();
-    s.target_probs.clear();
-    for (std::size_t k = 0; k < wanted; ++k) {
-        const std::size_t i = defined_rows[k * defined_rows.size() / wanted];
-        s.rows.push_back(i);
-        const std::size_t begin = i * classes;
-        s.logits.insert(s.logits.end(), c.logits.begin() + begin,
-                        c.logits.begin() + begin + classes);
-        s.grad.insert(s.grad.end(), grad.begin() + begin, grad.begin() + begin + classes);
-        if (index_form) {
-            s.target_indices.push_back(c.target_indices[i]);
-        } else {
-            s.target_probs.insert(s.target_probs.end(), c.target_probs.begin() + begin,
-                                  c.target_probs.begin() + begin + classes);
+    // Every row, in order (the defined rows are increasing): the case's own values are
+    // differenced, without copies, and rows need no mapping back.
+    const bool all_rows = wanted == c.rows;
+    std::span<const double> logits = c.logits, rows_grad = grad;
+    std::span<const std::int64_t> target_indices = c.target_indices;
+    std::span<const double> target_probs = c.target_probs;
+    if (!all_rows) {
+        s.rows.clear();
+        s.logits.clear();
+        s.grad.clear();
+        s.target_indices.clear();
+        s.target_probs.clear();
+        for (std::size_t k = 0; k < wanted; ++k) {
+            const std::size_t i = defined_rows[k * defined_rows.size() / wanted];
+            s.rows.push_back(i);
+            const std::size_t begin = i * classes;
+            s.logits.insert(s.logits.end(), c.logits.begin() + begin,
+                            c.logits.begin() + begin + classes);
+            s.grad.insert(s.grad.end(), grad.begin() + begin, grad.begin() + begin + classes);
+            if (index_form) {
+                s.target_indices.push_back(c.target_indices[i]);
+            } else {
+                s.target_probs.insert(s.target_probs.end(), c.target_probs.begin() + begin,
+                                      c.target_probs.begin() + begin + classes);
+            }
         }
+        logits = s.logits;
+        rows_grad = s.grad;
+        target_indices = s.target_indices;
+        target_probs = s.target_probs;
     }
-    const auto target = index_form ? xentcheck::target_view::indices(s.target_indices)
-                                   : xentcheck::target_view::probabilities(s.target_probs);
+    const auto target = index_form ? xentcheck::target_view::indices(target_indices)
+                                   : xentcheck::target_view::probabilities(target_probs);
     xentcheck::cross_entropy_options summed = c.options();
     summed.reduction = xentcheck::reduction::sum;
     // The mean's divisor belongs to the whole batch, not to the rows differenced.
     long double scale = 1;
+    // The factor measure_problem applies to the case's loss and gradient scales (1 for sum).
+    double case_scale_factor = 1;
     if (c.reduction == xentcheck::reduction::mean) {
         const auto shape = xentcheck::batch_shape{c.rows, classes};
-        scale =
-            1.0L / xentcheck::effective_target_mass(shape, c.target(), c.options()).mean_divisor;
+        const double divisor =
+            xentcheck::effective_target_mass(shape, c.target(), c.options()).mean_divisor;
+        scale = 1.0L / divisor;
+        case_scale_factor = divisor != 0 ? 1.0 / std::abs(divisor) : 1.0;
     }
-    const xentcheck::scalar_function reference_loss =
-        [&](std::span<const long double> z) -> long double {
+    const auto reference_loss = [&](std::span<const long double> z) -> long double {
         return scale * xentcheck::cross_entropy_loss<long double>(z, classes, target, summed);
     };
-    s.wide_logits.assign(s.logits.begin(), s.logits.end());
     // Every row differenced: lib's loss of the whole case is this function's value at x.
-    const bool whole = wanted == c.rows && !std::isnan(whole_loss);
-    const long double value = whole ? whole_loss : reference_loss(s.wide_logits);
+    const bool whole = all_rows && !std::isnan(whole_loss);
+    long double value = whole_loss;
+    if (!whole) {
+        s.wide_logits.assign(logits.begin(), logits.end());
+        value = reference_loss(s.wide_logits);
+    }
     if (!std::isfinite(value) || !std::isfinite(scale)) {
         mark_skipped(out, "the loss is not finite, so it has no derivative to difference");
         return;
     }
-    const xentcheck::tolerance_model model(xentcheck::measure_problem(
-        xentcheck::unit_roundoff<long double>(), s.logits, classes, target, summed));
+    // With every row differenced, the problem measured is the case's own under reduction sum.
+    // measure_problem's scales for the case's reduction are those for sum times the factor
+    // above (docs of problem_scale: loss_scale and grad_scale carry s for mean; everything
+    // else does not depend on the reduction, nor on the unit roundoff but for its own field),
+    // so where that factor is 1 the case's measurement is this one.
+    xentcheck::problem_scale measured;
+    if (all_rows && case_scale && c.reduction != xentcheck::reduction::none &&
+        case_scale_factor == 1.0) {
+        measured = *case_scale;
+        measured.unit_roundoff = xentcheck::unit_roundoff<long double>();
+    } else {
+        measured = xentcheck::measure_problem(xentcheck::unit_roundoff<long double>(), logits,
+                                              classes, target, summed);
+    }
+    const xentcheck::tolerance_model model(measured);
     const double abs_scale = std::abs(static_cast<double>(scale));
     const double summed_loss = std::abs(static_cast<double>(value)) / abs_scale;
     const double loss_error = abs_scale * model.loss().bound(summed_loss);
@@ -209,19 +242,21 @@ void check_grad_by_finite_differences(check_entry& out, const eval_case& c,
     xentcheck::tolerance grad_tol = model.grad();
     grad_tol.atol *= abs_scale;
     const auto coordinates = static_cast<std::size_t>(
-        std::max(8.0, finite_difference_budget / (2.0 * static_cast<double>(s.logits.size()))));
+        std::max(8.0, finite_difference_budget / (2.0 * static_cast<double>(logits.size()))));
     // The cached form stands in for lib's loss only where both agree at x (each is within
     // loss_error of the true loss, so they may differ by twice that).
     const bool cached = index_form &&
-                        s.index_loss.prepare(s.logits, classes, s.target_indices, summed, scale) &&
-                        std::abs(s.index_loss(s.wide_logits) - value) <= 2.0L * loss_error;
-    const xentcheck::scalar_function cached_loss = [&](std::span<const long double> z) {
-        return s.index_loss(z);
-    };
+                        s.index_loss.prepare(logits, classes, target_indices, summed, scale) &&
+                        std::abs(s.index_loss.at_base() - value) <= 2.0L * loss_error;
+    const auto cached_loss = [&](std::span<const long double> z) { return s.index_loss(z); };
+    // Held by reference: a std::function of a reference wrapper allocates nothing.
+    const xentcheck::scalar_function loss =
+        cached ? xentcheck::scalar_function(std::ref(cached_loss))
+               : xentcheck::scalar_function(std::ref(reference_loss));
     xentcheck::check_result& r = out.result;
-    xentcheck::check_grad_finite_difference(
-        r, s.check_buffers, cached ? cached_loss : reference_loss, s.logits, classes, s.grad,
-        loss_error, third_bound, grad_tol, grad_scale, coordinates);
+    xentcheck::check_grad_finite_difference(r, s.check_buffers, loss, logits, classes, rows_grad,
+                                            loss_error, third_bound, grad_tol, grad_scale,
+                                            coordinates);
     // Nothing compared (no step resolves the gradient at these logits): say so instead of a
     // pass that could not have failed.
     if (r.checked == 0 && r.inconclusive > 0) {
@@ -230,6 +265,7 @@ void check_grad_by_finite_differences(check_entry& out, const eval_case& c,
         mark_skipped(out, reason);
         return;
     }
+    if (all_rows) return;
     if (r.worst) r.worst->row = s.rows[r.worst->row];
     for (auto& f : r.findings)
         f.where.row = s.rows[f.where.row];
@@ -239,7 +275,7 @@ check_entry check_grad_by_finite_differences(const eval_case& c, std::span<const
                                              std::span<const std::size_t> defined_rows,
                                              finite_difference_scratch& s, long double whole_loss) {
     check_entry entry;
-    check_grad_by_finite_differences(entry, c, grad, defined_rows, s, whole_loss);
+    check_grad_by_finite_differences(entry, c, grad, defined_rows, s, whole_loss, nullptr);
     return entry;
 }
 

@@ -9,6 +9,7 @@
 
 #include "xentcheck/cli/eval_case.h"
 #include "xentcheck/cli/evaluation.h"
+#include "xentcheck/tolerance.h"
 
 namespace xentcheck::cli::detail {
 
@@ -34,10 +35,16 @@ inline constexpr double finite_difference_budget = 1 << 20;
 /// agrees with lib's loss there within twice the loss error bound. `whole_loss`, when not NaN,
 /// is lib's long double loss of the whole case with the case's reduction (summed over rows
 /// for reduction none); it stands for lib's value when every row is differenced.
+///
+/// `case_scale`, when given, is measure_problem of the whole case with its own options (any
+/// unit roundoff): where every row is differenced and it equals the measurement of the rows
+/// differenced but for the unit roundoff (reduction sum, or mean with a divisor of magnitude
+/// 1), it is used instead of measuring again.
 void check_grad_by_finite_differences(
     check_entry& out, const eval_case& c, std::span<const double> grad,
     std::span<const std::size_t> defined_rows, finite_difference_scratch& scratch,
-    long double whole_loss = std::numeric_limits<long double>::quiet_NaN());
+    long double whole_loss = std::numeric_limits<long double>::quiet_NaN(),
+    const xentcheck::problem_scale* case_scale = nullptr);
 
 /// The same check, returning a new entry.
 check_entry check_grad_by_finite_differences(

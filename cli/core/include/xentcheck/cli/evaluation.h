@@ -45,6 +45,8 @@ class cached_index_loss {
                  long double scale);
     /// The loss at `z` (same size as x).
     long double operator()(std::span<const long double> z) const;
+    /// The loss at x itself (what operator() returns there).
+    long double at_base() const noexcept { return scale_ * base_total_; }
 
   private:
     struct row_terms {
