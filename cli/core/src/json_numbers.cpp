@@ -92,6 +92,34 @@ constexpr std::array<char, 200> two_digits = [] {
 }();
 }  // namespace
 
+namespace {
+/// memcpy of at most 32 bytes as one or two fixed-size (overlapping) moves: no library call
+/// for the short, variable lengths of a number's parts, and nothing written past n.
+inline void copy_short(char* to, const char* from, std::size_t n) noexcept {
+    if (n >= 16) {
+        std::memcpy(to, from, 16);
+        std::memcpy(to + n - 16, from + n - 16, 16);
+    } else if (n >= 8) {
+        std::memcpy(to, from, 8);
+        std::memcpy(to + n - 8, from + n - 8, 8);
+    } else if (n >= 4) {
+        std::memcpy(to, from, 4);
+        std::memcpy(to + n - 4, from + n - 4, 4);
+    } else if (n >= 2) {
+        std::memcpy(to, from, 2);
+        std::memcpy(to + n - 2, from + n - 2, 2);
+    } else if (n == 1) {
+        *to = *from;
+    }
+}
+
+/// n <= 32 '0' bytes at `to`, as copy_short writes them.
+inline void zeros_short(char* to, std::size_t n) noexcept {
+    static constexpr char zeros[33] = "00000000000000000000000000000000";
+    copy_short(to, zeros, n);
+}
+}  // namespace
+
 char* write_shortest(char* out, double value) noexcept {
     if (value == 0) {
         if (std::signbit(value)) {
@@ -125,15 +153,17 @@ char* write_shortest(char* out, double value) noexcept {
         std::memcpy(first + 4, two_digits.data() + 2 * (low4 / 100), 2);
         std::memcpy(first + 6, two_digits.data() + 2 * (low4 % 100), 2);
     }
-    for (; s >= 100; s /= 100) {
+    // Below 10^8 now: 32-bit arithmetic.
+    auto r = static_cast<std::uint32_t>(s);
+    for (; r >= 100; r /= 100) {
         first -= 2;
-        std::memcpy(first, two_digits.data() + 2 * (s % 100), 2);
+        std::memcpy(first, two_digits.data() + 2 * (r % 100), 2);
     }
-    if (s >= 10) {
+    if (r >= 10) {
         first -= 2;
-        std::memcpy(first, two_digits.data() + 2 * s, 2);
+        std::memcpy(first, two_digits.data() + 2 * r, 2);
     } else {
-        *--first = static_cast<char>('0' + s);
+        *--first = static_cast<char>('0' + r);
     }
     const int size = static_cast<int>(digits_end - first);
     const int exponent = dec.exponent;  // value = significand * 10^exponent
@@ -142,7 +172,7 @@ char* write_shortest(char* out, double value) noexcept {
         *out++ = first[0];
         if (size > 1) {
             *out++ = '.';
-            std::memcpy(out, first + 1, static_cast<std::size_t>(size - 1));
+            copy_short(out, first + 1, static_cast<std::size_t>(size - 1));
             out += size - 1;
         }
         *out++ = 'e';
@@ -158,24 +188,24 @@ char* write_shortest(char* out, double value) noexcept {
         return out;
     }
     if (exponent >= 0) {  // 1234e5 -> 123400000
-        std::memcpy(out, first, static_cast<std::size_t>(size));
+        copy_short(out, first, static_cast<std::size_t>(size));
         out += size;
-        std::memset(out, '0', static_cast<std::size_t>(exponent));
+        zeros_short(out, static_cast<std::size_t>(exponent));
         return out + exponent;
     }
     const int integer_digits = size + exponent;
     if (integer_digits > 0) {  // 1234e-2 -> 12.34
-        std::memcpy(out, first, static_cast<std::size_t>(integer_digits));
+        copy_short(out, first, static_cast<std::size_t>(integer_digits));
         out += integer_digits;
         *out++ = '.';
-        std::memcpy(out, first + integer_digits, static_cast<std::size_t>(-exponent));
+        copy_short(out, first + integer_digits, static_cast<std::size_t>(-exponent));
         return out - exponent;
     }
     *out++ = '0';  // 1234e-6 -> 0.001234
     *out++ = '.';
-    std::memset(out, '0', static_cast<std::size_t>(-integer_digits));
+    zeros_short(out, static_cast<std::size_t>(-integer_digits));
     out -= integer_digits;
-    std::memcpy(out, first, static_cast<std::size_t>(size));
+    copy_short(out, first, static_cast<std::size_t>(size));
     return out + size;
 }
 

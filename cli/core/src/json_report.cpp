@@ -1,4 +1,5 @@
 /// The JSON report, written case by case: {"cases": [...], "summary": {...}}.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -57,6 +58,14 @@ class number_cache {
     entry entries_[1u << cache_bits];
 };
 
+/// A check name last written in some position of the checks array, with its JSON text, also
+/// padded to a fixed size.
+struct cached_name {
+    std::string name;
+    std::string json;
+    char padded[32] = {};
+};
+
 /// Writes one report entry into memory reserved in advance: appending piece by piece to the
 /// buffer costs more than the text itself. Each writer call must stay within the bound given
 /// to the constructor.
@@ -84,8 +93,16 @@ class entry_writer {
     void string(std::string_view text) { p_ = detail::write_json_string(p_, text); }
     void number(double value) { p_ = numbers_.write(p_, value); }
     void index(std::size_t v) {
-        const fmt::format_int text(v);
-        raw(std::string_view(text.data(), text.size()));
+        // Digits written in place from the last one (no copy of a variable length).
+        std::size_t digits = 1;
+        for (std::size_t rest = v; rest >= 10; rest /= 10)
+            ++digits;
+        p_ += digits;
+        char* q = p_;
+        do {
+            *--q = static_cast<char>('0' + v % 10);
+            v /= 10;
+        } while (v != 0);
     }
     void optional_index(const std::optional<std::size_t>& v) {
         if (v) {
@@ -123,15 +140,25 @@ class entry_writer {
 
     /// `name` as a JSON string: `cached` holds the name last written in this position and its
     /// JSON text, which the checks of consecutive cases almost always share.
-    void name(const std::string& name, std::pair<std::string, std::string>& cached) {
-        if (name != cached.first) {
-            cached.first = name;
-            cached.second = json_string(name);
+    void name(const std::string& name, cached_name& cached) {
+        if (name != cached.name) {
+            cached.name = name;
+            cached.json = json_string(name);
+            const std::size_t padded = std::min(cached.json.size(), sizeof cached.padded);
+            std::memset(cached.padded, 0, sizeof cached.padded);
+            std::memcpy(cached.padded, cached.json.data(), padded);
         }
-        raw(cached.second);
+        if (cached.json.size() <= sizeof cached.padded) {
+            // One fixed-size move, no library call; the bytes after the name are overwritten
+            // by what follows (a check's entry is far longer than that within its bound).
+            std::memcpy(p_, cached.padded, sizeof cached.padded);
+            p_ += cached.json.size();
+        } else {
+            raw(cached.json);
+        }
     }
 
-    void check(const check_entry& e, std::pair<std::string, std::string>& cached_name) {
+    void check(const check_entry& e, cached_name& cached_name) {
         const xentcheck::check_result& r = e.result;
         raw("{\"name\":");
         name(r.name, cached_name);
@@ -319,7 +346,7 @@ class json_report final : public report {
     bool any_ = false;
     number_cache numbers_;
     std::string file_, file_json_;
-    std::vector<std::pair<std::string, std::string>> check_names_;  // by position: name, JSON
+    std::vector<cached_name> check_names_;  // by position in the checks array
 };
 
 }  // namespace
