@@ -2,6 +2,7 @@
 #include "xentcheck/cross_entropy.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <string>
 
@@ -108,6 +109,10 @@ namespace {
 constexpr std::size_t logits_per_thread = 32768;
 /// The same when one row's classes are split (three fork-join phases).
 constexpr std::size_t logits_per_split_thread = 65536;
+/// Chunks of rows per thread: enough that a thread slowed down for a while hands most of its
+/// share to the others, few enough that taking one costs nothing next to its rows (at least
+/// 32768 / 8 logits each).
+constexpr std::size_t chunks_per_thread = 8;
 
 std::size_t useful_threads(std::size_t requested, std::size_t logits, std::size_t per_thread) {
     const std::size_t by_size = std::max<std::size_t>(1, logits / per_thread);
@@ -166,11 +171,21 @@ void cross_entropy(std::span<const T> logits, std::size_t classes, const target_
                 total.add(row_loss);
             }
         }
+    } else if (row_threads == 1) {
+        total.add(detail::process_rows_fast(job, 0, shape.rows));
     } else {
-        std::vector<detail::accumulator<T>> totals(row_threads);
-        detail::run_parts(row_threads, [&](std::size_t k) {
-            const detail::part_range r = detail::split(shape.rows, row_threads, k);
-            totals[k] = detail::process_rows_fast(job, r.begin, r.end);
+        // Rows are dealt out in chunks as threads become free, so a thread whose CPU is slower
+        // or taken away for a while (a virtual machine's) takes fewer of them instead of holding
+        // up the others. Each chunk keeps its own partial loss and the parts are added in row
+        // order: the result does not depend on which thread took which chunk.
+        const std::size_t chunks = std::min(shape.rows, row_threads * chunks_per_thread);
+        std::vector<detail::accumulator<T>> totals(chunks);
+        std::atomic<std::size_t> next_chunk{0};
+        detail::run_parts(row_threads, [&](std::size_t) {
+            for (std::size_t c = next_chunk++; c < chunks; c = next_chunk++) {
+                const detail::part_range r = detail::split(shape.rows, chunks, c);
+                totals[c] = detail::process_rows_fast(job, r.begin, r.end);
+            }
         });
         for (const auto& part : totals)
             total.add(part);
