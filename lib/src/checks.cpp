@@ -191,9 +191,7 @@ check_result check_grad_rows_sum_to_zero(std::span<const double> grad, std::size
     return r;
 }
 
-void check_loss_nonnegative(check_result& out, std::span<const double> loss,
-                            tolerance loss_tolerance) {
-    const double floor = -loss_tolerance.atol;  // tolerance_model::loss_floor()
+void check_loss_nonnegative(check_result& out, std::span<const double> loss, double floor) {
     check_builder b(out, "loss_nonnegative", tolerance{-floor, 0}, 1);
     for (std::size_t k = 0; k < loss.size(); ++k) {
         if (std::isnan(loss[k])) continue;  // undefined input: nothing to hold it to
@@ -203,7 +201,7 @@ void check_loss_nonnegative(check_result& out, std::span<const double> loss,
 
 check_result check_loss_nonnegative(std::span<const double> loss, const tolerance_model& model) {
     check_result r;
-    check_loss_nonnegative(r, loss, model.loss());
+    check_loss_nonnegative(r, loss, model.loss_floor());
     return r;
 }
 

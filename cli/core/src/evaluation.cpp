@@ -123,7 +123,7 @@ void evaluator::run_reference_checks(const eval_case& c) {
                      "some effective target entry is negative (a negative weight or probability "
                      "target), so the loss may be negative");
     } else {
-        xentcheck::check_loss_nonnegative(next_check().result, result_.loss, t.loss);
+        xentcheck::check_loss_nonnegative(next_check().result, result_.loss, model.loss_floor());
     }
     long double whole_loss = 0;  // lib's loss of the whole case, summed over rows for none
     for (const long double l : wide_loss_)

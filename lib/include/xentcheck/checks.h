@@ -124,10 +124,8 @@ void check_probs_sum_to_one(check_result& out, std::span<const double> probs, st
 void check_grad_rows_sum_to_zero(check_result& out, std::span<const double> grad,
                                  std::size_t classes, tolerance grad_row_sum);
 
-/// check_loss_nonnegative into `out`; `loss_tolerance` is model.loss() (the floor is
-/// -loss_tolerance.atol, as loss_floor()).
-void check_loss_nonnegative(check_result& out, std::span<const double> loss,
-                            tolerance loss_tolerance);
+/// check_loss_nonnegative into `out`; `floor` is model.loss_floor().
+void check_loss_nonnegative(check_result& out, std::span<const double> loss, double floor);
 
 /// Working storage of check_grad_finite_difference, kept by a caller that runs it repeatedly.
 /// Its contents between calls mean nothing.
