@@ -29,13 +29,15 @@ verdict probs_sum_to_one(implementation& impl, const problem& p) {
 
 namespace {
 
-/// A class of a row and its logit, sorted by (logit, class).
+/// A class of a row and its logit's order_key, sorted by (key, class).
 struct logit_rank {
-    double logit;
+    std::uint64_t key;
     std::size_t index;
 };
 
-/// An unsigned key that orders like the double (-0 taken as +0, so the two stay a tie).
+/// An unsigned key that orders like the double (-0 taken as +0, so the two stay a tie). It is a
+/// total order (NaN, which valid problems never hold, sorts above +inf), so both sorts below are
+/// well defined for any input and give the same order.
 std::uint64_t order_key(double z) {
     const std::uint64_t bits = std::bit_cast<std::uint64_t>(z == 0 ? 0.0 : z);
     return bits >> 63 ? ~bits : bits | (std::uint64_t{1} << 63);
@@ -49,33 +51,25 @@ void radix_sort(std::vector<logit_rank>& order) {
     for (int shift = 0; shift < 64; shift += 16) {
         std::fill(count.begin(), count.end(), 0);
         for (const logit_rank& r : order)
-            ++count[order_key(r.logit) >> shift & 0xFFFF];
+            ++count[r.key >> shift & 0xFFFF];
         std::size_t sum = 0;
         for (std::size_t& n : count)
             sum += std::exchange(n, sum);
         for (const logit_rank& r : order)
-            spare[count[order_key(r.logit) >> shift & 0xFFFF]++] = r;
+            spare[count[r.key >> shift & 0xFFFF]++] = r;
         order.swap(spare);
     }
 }
 
-/// The classes of one row in increasing logit order, equal logits in class order. A row with a
-/// NaN logit, which has no order, is sorted stably by `<` as it always was.
+/// The classes of one row in increasing logit order, equal logits in class order.
 void sort_by_logit(const double* z, std::vector<logit_rank>& order) {
-    bool has_nan = false;
-    for (std::size_t j = 0; j < order.size(); ++j) {
-        order[j] = {z[j], j};
-        has_nan = has_nan || std::isnan(z[j]);
-    }
-    if (has_nan) {
-        std::stable_sort(order.begin(), order.end(), [](const logit_rank& a, const logit_rank& b) {
-            return a.logit < b.logit;
-        });
-    } else if (order.size() >= 4096) {
-        radix_sort(order);
+    for (std::size_t j = 0; j < order.size(); ++j)
+        order[j] = {order_key(z[j]), j};
+    if (order.size() >= 4096) {
+        radix_sort(order);  // stable: ties stay in class order
     } else {
         std::sort(order.begin(), order.end(), [](const logit_rank& a, const logit_rank& b) {
-            return a.logit < b.logit || (a.logit == b.logit && a.index < b.index);
+            return a.key < b.key || (a.key == b.key && a.index < b.index);
         });
     }
 }
