@@ -2,6 +2,7 @@
 #include "xentcheck/check/json_numbers.h"
 
 #include "json_number_codec.h"
+#include "xentcheck/common/decimal_digits.h"
 
 #include <array>
 #include <bit>
@@ -24,36 +25,6 @@ namespace detail {
 
 namespace {
 
-/// "00" "01" ... "99".
-constexpr std::array<char, 200> two_digits = [] {
-    std::array<char, 200> t{};
-    for (int k = 0; k < 100; ++k) {
-        t[2 * k] = static_cast<char>('0' + k / 10);
-        t[2 * k + 1] = static_cast<char>('0' + k % 10);
-    }
-    return t;
-}();
-
-/// Writes `v` < 10^8 as exactly 8 digits (leading zeros included) with one 8-byte store: the
-/// two 4-digit halves, then the 2-digit quarters, then the digits, split in parallel in the
-/// lanes of one 64-bit word (each step's multiply-shift is the exact quotient for its lane's
-/// range: x * 10486 >> 20 == x / 100 for x < 10^4, x * 103 >> 10 == x / 10 for x < 100).
-void write_8_digits(char* out, std::uint32_t v) noexcept {
-    const std::uint64_t hi = v / 10000, lo = v % 10000;
-    std::uint64_t x = hi | lo << 32;
-    std::uint64_t q = ((x * 10486) >> 20) & 0x0000007F0000007Full;
-    x = q | (x - q * 100) << 16;
-    q = ((x * 103) >> 10) & 0x000F000F000F000Full;
-    x = q | (x - q * 10) << 8;
-    x |= 0x3030303030303030ull;  // the first digit in the lowest byte
-    if constexpr (std::endian::native == std::endian::little) {
-        std::memcpy(out, &x, 8);
-    } else {
-        for (int i = 0; i < 8; ++i)
-            out[i] = static_cast<char>(x >> (8 * i));
-    }
-}
-
 /// Copies a fixed `N` bytes (a register move; the caller keeps only the ones it needs).
 template <std::size_t N>
 void copy_block(char* out, const char* in) noexcept {
@@ -69,12 +40,7 @@ char* write_to_chars_form(char* out, double value) noexcept {
     // The significand (< 10^17) as 17 digits with leading zeros, then readable slack for the
     // fixed-size copies below.
     char buffer[48] = {};
-    const std::uint64_t s = dec.significand;
-    const std::uint64_t high = s / 100000000;
-    buffer[0] = static_cast<char>('0' + high / 100000000);
-    write_8_digits(buffer + 1, static_cast<std::uint32_t>(high % 100000000));
-    write_8_digits(buffer + 9, static_cast<std::uint32_t>(s % 100000000));
-    const int n = fmt::detail::count_digits(s);
+    const int n = common::write_significand(buffer, dec.significand);
     const char* const first = buffer + 17 - n;
     const int e = dec.exponent;  // value = digits * 10^e
     const int x = e + n - 1;     // scientific exponent
@@ -111,10 +77,10 @@ char* write_to_chars_form(char* out, double value) noexcept {
     out[1] = x < 0 ? '-' : '+';
     if (abs_x >= 100) {
         out[2] = static_cast<char>('0' + abs_x / 100);
-        copy_block<2>(out + 3, two_digits.data() + 2 * (abs_x % 100));
+        copy_block<2>(out + 3, common::two_digits.data() + 2 * (abs_x % 100));
         return out + 5;
     }
-    copy_block<2>(out + 2, two_digits.data() + 2 * abs_x);
+    copy_block<2>(out + 2, common::two_digits.data() + 2 * abs_x);
     return out + 4;
 }
 

@@ -1,6 +1,8 @@
 /// JSON numbers with non-finite values: decoding, shortest round-trip encoding, bare tokens.
 #include "xentcheck/cli/json_numbers.h"
 
+#include "xentcheck/common/decimal_digits.h"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -81,18 +83,6 @@ std::string describe_json_value(const nlohmann::json& value) {
 namespace detail {
 
 namespace {
-/// "00" "01" ... "99": two digits per division.
-constexpr std::array<char, 200> two_digits = [] {
-    std::array<char, 200> t{};
-    for (int k = 0; k < 100; ++k) {
-        t[2 * k] = static_cast<char>('0' + k / 10);
-        t[2 * k + 1] = static_cast<char>('0' + k % 10);
-    }
-    return t;
-}();
-}  // namespace
-
-namespace {
 /// memcpy of at most 32 bytes as one or two fixed-size (overlapping) moves: no library call
 /// for the short, variable lengths of a number's parts, and nothing written past n.
 inline void copy_short(char* to, const char* from, std::size_t n) noexcept {
@@ -137,35 +127,9 @@ char* write_shortest(char* out, double value) noexcept {
     // Dragonbox's shortest round-trip digits (fmt's own algorithm), laid out as fmt's "{}"
     // lays them out: fixed notation for decimal exponents in [-4, 16), else d[.ddd]e+XX.
     const auto dec = fmt::detail::dragonbox::to_decimal(value);
-    char digits[20];
-    char* const digits_end = digits + sizeof digits;
-    char* first = digits_end;
-    std::uint64_t s = dec.significand;  // at most 17 digits
-    // Eight digits at a time from the right: four independent pairs instead of a chain of
-    // divisions by 100.
-    while (s >= 100000000) {
-        const auto low = static_cast<std::uint32_t>(s % 100000000);
-        s /= 100000000;
-        const std::uint32_t high4 = low / 10000, low4 = low % 10000;
-        first -= 8;
-        std::memcpy(first, two_digits.data() + 2 * (high4 / 100), 2);
-        std::memcpy(first + 2, two_digits.data() + 2 * (high4 % 100), 2);
-        std::memcpy(first + 4, two_digits.data() + 2 * (low4 / 100), 2);
-        std::memcpy(first + 6, two_digits.data() + 2 * (low4 % 100), 2);
-    }
-    // Below 10^8 now: 32-bit arithmetic.
-    auto r = static_cast<std::uint32_t>(s);
-    for (; r >= 100; r /= 100) {
-        first -= 2;
-        std::memcpy(first, two_digits.data() + 2 * (r % 100), 2);
-    }
-    if (r >= 10) {
-        first -= 2;
-        std::memcpy(first, two_digits.data() + 2 * r, 2);
-    } else {
-        *--first = static_cast<char>('0' + r);
-    }
-    const int size = static_cast<int>(digits_end - first);
+    char digits[17];
+    const int size = common::write_significand(digits, dec.significand);
+    const char* const first = digits + sizeof digits - size;
     const int exponent = dec.exponent;  // value = significand * 10^exponent
     const int output_exp = exponent + size - 1;
     if (output_exp < -4 || output_exp >= 16) {
