@@ -16,6 +16,7 @@
 
 #include "xentcheck/check/packed_protocol.h"
 #include "xentcheck/check/protocol.h"
+#include "xentcheck/check/subprocess.h"
 #include "xentcheck_abi.h"
 
 namespace xentcheck::check {
@@ -230,9 +231,11 @@ std::string shell_quote(std::string_view text) {
 }
 
 std::string serve_library_command(std::string_view executable, std::string_view library,
-                                  std::string_view subcommand, bool region_fd) {
-    return "exec " + shell_quote(executable) + " " + shell_quote(subcommand) + " " +
-           (region_fd ? "--region-fd 3 " : "") + shell_quote(library);
+                                  std::string_view subcommand, bool shared_region) {
+    const std::string region =
+        shared_region ? "--region-fd " + std::to_string(subprocess::passed_descriptor) + " " : "";
+    return "exec " + shell_quote(executable) + " " + shell_quote(subcommand) + " " + region +
+           shell_quote(library);
 }
 
 std::string current_executable_path() {

@@ -146,8 +146,10 @@ void subprocess::start() {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, child_in, STDIN_FILENO);
     posix_spawn_file_actions_adddup2(&actions, child_out, STDOUT_FILENO);
-    // Last, so that a pipe end that happened to be descriptor 3 was already duplicated.
-    if (passed_fd_ > 2) posix_spawn_file_actions_adddup2(&actions, passed_fd_, 3);
+    // Last, so that a pipe end that happened to be that descriptor was already duplicated.
+    if (passed_fd_ > 2) {
+        posix_spawn_file_actions_adddup2(&actions, passed_fd_, passed_descriptor);
+    }
     posix_spawnattr_init(&attr);
     // Own process group (so a hang can be killed with all its children), no inherited blocked
     // signals, and default dispositions (an ignored SIGPIPE would otherwise survive exec).

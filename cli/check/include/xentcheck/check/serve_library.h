@@ -20,11 +20,11 @@ namespace xentcheck::check {
 int serve_library(const char* path, int region_fd = -1);
 
 /// The /bin/sh command line that runs `executable subcommand library` (each word quoted), for
-/// a process_client; with `region_fd`, `--region-fd 3` is added (the client passes its region
+/// a process_client; with `shared_region`, `--region-fd 3` is added (the client passes its region
 /// as descriptor 3).
 std::string serve_library_command(std::string_view executable, std::string_view library,
                                   std::string_view subcommand = "serve-lib",
-                                  bool region_fd = false);
+                                  bool shared_region = false);
 
 /// The absolute path of the running executable (from /proc/self/exe), or "" when unknown.
 std::string current_executable_path();

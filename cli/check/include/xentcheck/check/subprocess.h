@@ -51,8 +51,10 @@ class subprocess {
     /// process can be created (pipes, posix_spawn); a command that does not exist is not an
     /// error here: the shell exits with status 127 and reading gives eof.
     void start();
-    /// Gives every child started from now on the descriptor `fd` as its descriptor 3 (-1: none).
-    /// `fd` must be above 2 and stays owned by the caller.
+    /// The descriptor number a child gets a passed descriptor as.
+    static constexpr int passed_descriptor = 3;
+    /// Gives every child started from now on the descriptor `fd` as its descriptor
+    /// passed_descriptor (-1: none). `fd` must be above 2 and stays owned by the caller.
     void pass_descriptor(int fd) noexcept { passed_fd_ = fd; }
     /// Whether a child was started and has not been reaped yet.
     bool running() const noexcept { return pid_ > 0; }
