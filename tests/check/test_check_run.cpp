@@ -108,6 +108,31 @@ TEST(CheckRun, FixedCasesRunFirstAndAreNotShrunk) {
     EXPECT_EQ(run.properties[0].tests, 6);
 }
 
+TEST(CheckRun, RememberedAnswersAreKeyedByTheWholeProblem) {
+    // Two problems whose hashes collide (they differ only between the values the hash
+    // samples): the second is asked, not served the first one's answer; the first, asked
+    // again, is served from memory.
+    external_implementation ext("numpy", python_command("python/numpy_impl.py"));
+    memo_implementation impl(ext);
+    xp::problem p;
+    p.rows = 2;
+    p.classes = 4096;
+    p.logits.assign(p.rows * p.classes, 0.0);
+    p.target = std::vector<std::int64_t>{0, 1};
+    xp::problem q = p;
+    q.logits[1] = 2;
+    ASSERT_EQ(xp::problem_hash(p), xp::problem_hash(q));
+    const auto first = impl.evaluate_shared(p);
+    const auto second = impl.evaluate_shared(q);
+    EXPECT_EQ(impl.requests(), 2u);
+    EXPECT_GT(second->probs[1], first->probs[1]);
+    EXPECT_EQ(impl.evaluate_shared(p), first);  // the same answer, shared, not a copy
+    EXPECT_EQ(impl.requests(), 2u);
+    impl.forget(p);
+    EXPECT_EQ(impl.evaluate(p).probs, first->probs);
+    EXPECT_EQ(impl.requests(), 3u);
+}
+
 TEST(CheckRun, UnknownPropertyNamesAreRejected) {
     external_implementation ext("numpy", python_command("python/numpy_impl.py"));
     memo_implementation impl(ext);

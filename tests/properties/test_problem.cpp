@@ -1,6 +1,7 @@
 /// Unit tests of the problem value type, the reference implementation and the textbook one.
 #include <cmath>
 #include <cstdlib>
+#include <initializer_list>
 #include <limits>
 
 #include <gtest/gtest.h>
@@ -134,4 +135,68 @@ TEST(implementation, float32_problems_are_computed_in_float) {
     for (const double v : truth.probs)
         finer |= static_cast<double>(static_cast<float>(v)) != v;
     EXPECT_TRUE(finer);
+}
+
+namespace {
+
+/// 8 x 4096 logits: more values than problem_hash() samples.
+xp::problem wide() {
+    xp::problem p;
+    p.rows = 8;
+    p.classes = 4096;
+    for (std::size_t k = 0; k < p.rows * p.classes; ++k)
+        p.logits.push_back(static_cast<double>(k % 97) / 8 - 6);
+    p.target = std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6, 7};
+    return p;
+}
+
+}  // namespace
+
+TEST(problem, same_problem_compares_every_bit_and_the_hash_agrees_with_it) {
+    const xp::problem p = wide();
+    xp::problem q = p;
+    EXPECT_TRUE(xp::same_problem(p, q));
+    EXPECT_EQ(xp::problem_hash(p), xp::problem_hash(q));
+    // Index 1 lies between the sampled values: the hash cannot see it, same_problem does.
+    q.logits[1] += 1;
+    EXPECT_EQ(xp::problem_hash(p), xp::problem_hash(q));
+    EXPECT_FALSE(xp::same_problem(p, q));
+    EXPECT_NE(xp::identity(p), xp::identity(q));
+    // Bits, not values: -0 is another problem than +0.
+    xp::problem zero = two_rows(), negative_zero = two_rows();
+    zero.logits[0] = 0.0;
+    negative_zero.logits[0] = -0.0;
+    EXPECT_FALSE(xp::same_problem(zero, negative_zero));
+    // Options, shape and targets all count, in the hash too.
+    for (auto change : std::initializer_list<void (*)(xp::problem&)>{
+             [](xp::problem& r) { r.label_smoothing = 0.25; },
+             [](xp::problem& r) { r.reduction = xentcheck::reduction::sum; },
+             [](xp::problem& r) { r.dtype = xp::scalar_type::float32; },
+             [](xp::problem& r) { r.ignore_index = 2; },
+             [](xp::problem& r) {
+                 r.weight = {1, 1, 1};
+             },
+             [](xp::problem& r) {
+                 r.target = std::vector<std::int64_t>{1, -100};
+             },
+             [](xp::problem& r) { r.target = std::vector<double>{1, 0, 0, 0, 0, 1}; }}) {
+        xp::problem r = two_rows();
+        change(r);
+        EXPECT_FALSE(xp::same_problem(two_rows(), r)) << xp::show(r);
+        EXPECT_NE(xp::problem_hash(two_rows()), xp::problem_hash(r)) << xp::show(r);
+    }
+}
+
+TEST(implementation, remembered_reference_answers_are_told_apart_by_every_value) {
+    // Two problems whose hashes collide (they differ between the sampled values): each gets
+    // its own answer, not the one remembered for the other.
+    const xp::problem p = wide();
+    xp::problem q = p;
+    q.logits[1] += 3;
+    ASSERT_EQ(xp::problem_hash(p), xp::problem_hash(q));
+    const xp::outputs first = xp::reference_outputs(p);
+    const xp::outputs second = xp::reference_outputs(q);
+    EXPECT_GT(second.probs[1], first.probs[1]);
+    EXPECT_EQ(xp::reference_outputs(p).probs, first.probs);
+    EXPECT_EQ(second.probs, xp::reference_implementation().evaluate(q).probs);
 }

@@ -41,41 +41,76 @@ void memo_implementation::record(const properties::problem& p, const outcome& o)
     recorded_.push_back(std::move(r));
 }
 
-void memo_implementation::remember(std::string key, const outcome& o) {
+memo_implementation::entry_list::iterator memo_implementation::find(const properties::problem& p,
+                                                                    std::size_t hash) {
+    const auto [first, last] = index_.equal_range(hash);
+    for (auto it = first; it != last; ++it) {
+        if (properties::same_problem(it->second->problem, p)) return it->second;
+    }
+    return entries_.end();
+}
+
+memo_implementation::entry_list::const_iterator memo_implementation::find(
+    const properties::problem& p) const {
+    return const_cast<memo_implementation*>(this)->find(p, properties::problem_hash(p));
+}
+
+void memo_implementation::remember(const properties::problem& p, std::size_t hash, outcome o,
+                                   std::shared_ptr<const properties::outputs> values) {
+    const std::size_t targets =
+        p.kind() == properties::target_kind::index ? p.rows : p.logits.size();
     entry e;
     e.ok = o.ok();
-    if (e.ok) {
-        e.values = outputs_of(o);
-    } else {
-        e.why = o.fault;
+    e.why = std::move(o.fault);
+    e.values = std::move(values);
+    e.bytes = sizeof(entry) + e.why.message.size() + e.why.raw.size() +
+              sizeof(double) * (p.logits.size() + targets + p.weight.size());
+    if (e.values) {
+        e.bytes += sizeof(double) *
+                   (e.values->probs.size() + e.values->loss.size() + e.values->grad.size());
     }
-    e.bytes =
-        key.size() + sizeof(entry) + e.why.message.size() + e.why.raw.size() +
-        sizeof(double) * (e.values.probs.size() + e.values.loss.size() + e.values.grad.size());
-    e.key = std::move(key);
     if (e.bytes > budget_) return;
+    e.problem = p;
+    e.hash = hash;
     used_ += e.bytes;
     entries_.push_front(std::move(e));
-    index_[entries_.front().key] = entries_.begin();
+    index_.emplace(hash, entries_.begin());
     while (used_ > budget_ && !entries_.empty()) {
-        used_ -= entries_.back().bytes;
-        index_.erase(entries_.back().key);
-        entries_.pop_back();
+        erase(std::prev(entries_.end()));
     }
 }
 
-properties::outputs memo_implementation::evaluate(const properties::problem& p) {
-    std::string key = properties::identity(p);
-    if (const auto it = index_.find(key); it != index_.end()) {
-        entries_.splice(entries_.begin(), entries_, it->second);
-        const entry& e = *it->second;
-        outcome o;
-        if (e.ok) {
-            o.values = {e.values.probs, e.values.loss, e.values.grad};
-        } else {
-            o.fault = e.why;
+void memo_implementation::erase(entry_list::iterator e) {
+    const auto [first, last] = index_.equal_range(e->hash);
+    for (auto it = first; it != last; ++it) {
+        if (it->second == e) {
+            index_.erase(it);
+            break;
         }
-        record(p, o);
+    }
+    used_ -= e->bytes;
+    entries_.erase(e);
+}
+
+properties::outputs memo_implementation::evaluate(const properties::problem& p) {
+    return *evaluate_shared(p);
+}
+
+std::shared_ptr<const properties::outputs> memo_implementation::evaluate_shared(
+    const properties::problem& p) {
+    const std::size_t hash = properties::problem_hash(p);
+    if (const auto it = find(p, hash); it != entries_.end()) {
+        entries_.splice(entries_.begin(), entries_, it);
+        const entry& e = entries_.front();
+        if (recording_) {
+            outcome o;
+            if (e.ok) {
+                o.values = {e.values->probs, e.values->loss, e.values->grad};
+            } else {
+                o.fault = e.why;
+            }
+            record(p, o);
+        }
         if (!e.ok) throw fault_error(e.why);
         return e.values;
     }
@@ -85,16 +120,22 @@ properties::outputs memo_implementation::evaluate(const properties::problem& p) 
     if (o.ok()) note_time(std::chrono::steady_clock::now() - began, starts);
     note(o);
     record(p, o);
-    remember(std::move(key), o);
-    if (!o.ok()) throw fault_error(std::move(o.fault));
-    return {std::move(o.values.probs), std::move(o.values.loss), std::move(o.values.grad)};
+    if (!o.ok()) {
+        const fault why = o.fault;
+        remember(p, hash, std::move(o), nullptr);
+        throw fault_error(why);
+    }
+    auto values = std::make_shared<const properties::outputs>(properties::outputs{
+        std::move(o.values.probs), std::move(o.values.loss), std::move(o.values.grad)});
+    remember(p, hash, std::move(o), values);
+    return values;
 }
 
 std::vector<properties::attempt> memo_implementation::evaluate_batch(
     std::span<const properties::problem> problems) {
     const std::size_t starts = client().starts();
     const auto began = std::chrono::steady_clock::now();
-    const std::vector<outcome> got = inner_.evaluate_batch(problems);
+    std::vector<outcome> got = inner_.evaluate_batch(problems);
     const bool all_ok =
         std::all_of(got.begin(), got.end(), [](const outcome& o) { return o.ok(); });
     if (all_ok) note_time(std::chrono::steady_clock::now() - began, starts);
@@ -104,7 +145,8 @@ std::vector<properties::attempt> memo_implementation::evaluate_batch(
         record(problems[k], got[k]);
         out[k].ok = got[k].ok();
         if (out[k].ok) {
-            out[k].values = outputs_of(got[k]);
+            out[k].values = {std::move(got[k].values.probs), std::move(got[k].values.loss),
+                             std::move(got[k].values.grad)};
         } else {
             out[k].error = got[k].fault.to_string();
         }
@@ -113,16 +155,13 @@ std::vector<properties::attempt> memo_implementation::evaluate_batch(
 }
 
 bool memo_implementation::remembered_timeout(const properties::problem& p) const {
-    const auto it = index_.find(properties::identity(p));
-    return it != index_.end() && !it->second->ok && it->second->why.kind == fault_kind::timed_out;
+    const auto it = find(p);
+    return it != entries_.end() && !it->ok && it->why.kind == fault_kind::timed_out;
 }
 
 void memo_implementation::forget(const properties::problem& p) {
-    const auto it = index_.find(properties::identity(p));
-    if (it == index_.end()) return;
-    used_ -= it->second->bytes;
-    entries_.erase(it->second);
-    index_.erase(it);
+    const auto it = find(p, properties::problem_hash(p));
+    if (it != entries_.end()) erase(it);
 }
 
 void memo_implementation::start_recording() {

@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "problem_facts.h"
 #include "support.h"
 #include "xentcheck/finite_difference.h"
 
@@ -157,9 +158,9 @@ class batched_loss {
 }  // namespace
 
 verdict self_consistency(implementation& impl, const problem& p) {
-    outputs base;
+    detail::answer base;
     if (auto failed = detail::evaluate(impl, p, base)) return *failed;
-    const ld f0 = summed(base.loss);
+    const ld f0 = summed(base->loss);
     // An infinite or undefined loss has no derivative to compare with.
     if (!std::isfinite(f0)) return verdict::pass();
     const std::size_t c = p.classes, n = p.rows * c;
@@ -167,14 +168,15 @@ verdict self_consistency(implementation& impl, const problem& p) {
     std::vector<bool> free(n, false);
     for (std::size_t k = 0; k < n; ++k) {
         free[k] = std::isfinite(p.logits[k]) && std::abs(p.logits[k]) <= limit;
-        if (free[k] && !std::isfinite(base.grad[k])) {
+        if (free[k] && !std::isfinite(base->grad[k])) {
             return verdict::fail("self_consistency: the loss is finite (" + num(f0) +
                                  ") but grad[row " + std::to_string(k / c) + ", class " +
-                                 std::to_string(k % c) + "] = " + num(base.grad[k]));
+                                 std::to_string(k % c) + "] = " + num(base->grad[k]));
         }
     }
-    const detail::effective_targets e = detail::effective(p);
-    const tolerance_model model = p.tolerance();
+    const auto facts = detail::facts_of(p);
+    const detail::effective_targets& e = facts->effective();
+    const tolerance_model& model = facts->tolerance();
     // |d^3 logsumexp / dt^3| along a direction whose entries in a row span a range R is the
     // third central moment of a variable of range R: at most R^3 / (6 sqrt 3); a row loss
     // weighs it by s |a_i|_1. Doubled for safety (only the step depends on it: the error
@@ -198,7 +200,7 @@ verdict self_consistency(implementation& impl, const problem& p) {
     // reduction none, of the sum of the row losses).
     const tolerance loss_tol = model.loss();
     ld abs_losses = 0;
-    for (const double v : base.loss)
+    for (const double v : base->loss)
         abs_losses += std::abs(v);
     difference_options options;
     options.noise = {static_cast<ld>(loss_tol.atol) + loss_tol.rtol * (abs_losses - std::abs(f0)),
@@ -207,12 +209,12 @@ verdict self_consistency(implementation& impl, const problem& p) {
     options.input_digits = p.dtype == scalar_type::float32 ? 24 : 53;
     options.length_scale = 1;
     const tolerance grad_tol = model.grad();
-    const auto magnitudes = detail::grad_magnitudes_of(p, reference_outputs(p));
+    const std::vector<double>& magnitudes = facts->grad_magnitudes();
     ld largest = 0, norm2 = 0;
     for (std::size_t k = 0; k < n; ++k) {
         if (!free[k]) continue;
-        largest = std::max(largest, std::abs(static_cast<ld>(base.grad[k])));
-        norm2 += static_cast<ld>(base.grad[k]) * base.grad[k];
+        largest = std::max(largest, std::abs(static_cast<ld>(base->grad[k])));
+        norm2 += static_cast<ld>(base->grad[k]) * base->grad[k];
     }
     const ld floor = 1e-3L * model.scale().grad_scale;
     // What each comparison examines: a coordinate (index < n) or a direction.
@@ -226,8 +228,8 @@ verdict self_consistency(implementation& impl, const problem& p) {
     std::vector<ld> x(p.logits.begin(), p.logits.end());
     std::vector<ld> guess(n, 0.0L);
     for (std::size_t k = 0; k < n; ++k)
-        guess[k] = free[k] ? base.grad[k] : 0.0L;
-    batched_loss loss(impl, p, f0, base.grad);
+        guess[k] = free[k] ? base->grad[k] : 0.0L;
+    batched_loss loss(impl, p, f0, base->grad);
     const scalar_function f = loss.function();
     std::vector<derivative_estimate> estimates;
     for (int pass = 0; pass < 4; ++pass) {
@@ -254,13 +256,13 @@ verdict self_consistency(implementation& impl, const problem& p) {
         ld analytic = 0, allowed = 0;
         if (coordinate) {
             const std::size_t k = coordinates[m];
-            analytic = base.grad[k];
+            analytic = base->grad[k];
             allowed = grad_tol.bound(magnitudes[k]);
         } else {
             const auto& v = directions[m - coordinates.size()];
             for (std::size_t k = 0; k < n; ++k) {
                 if (v[k] == 0) continue;
-                analytic += v[k] * base.grad[k];
+                analytic += v[k] * base->grad[k];
                 allowed += std::abs(v[k]) * grad_tol.bound(magnitudes[k]);
             }
         }
@@ -316,7 +318,7 @@ std::string first_difference(const char* field, const std::vector<double>& a,
 }  // namespace
 
 verdict determinism(implementation& impl, const problem& p) {
-    outputs first;
+    detail::answer first;
     if (auto failed = detail::evaluate(impl, p, first)) return *failed;
     const std::vector<problem> twice{p, p};
     const std::vector<attempt> again = impl.evaluate_batch(twice);
@@ -327,14 +329,14 @@ verdict determinism(implementation& impl, const problem& p) {
                                  "problem a " + ordinal + " time: " + again[r].error);
         }
         const outputs& o = again[r].values;
-        if (o.probs.size() != first.probs.size() || o.loss.size() != first.loss.size() ||
-            o.grad.size() != first.grad.size()) {
+        if (o.probs.size() != first->probs.size() || o.loss.size() != first->loss.size() ||
+            o.grad.size() != first->grad.size()) {
             return verdict::fail("determinism: the " + ordinal +
                                  " answer to the same problem has other sizes");
         }
-        for (const std::string& d : {first_difference("probs", first.probs, o.probs, p.classes),
-                                     first_difference("loss", first.loss, o.loss, 1),
-                                     first_difference("grad", first.grad, o.grad, p.classes)}) {
+        for (const std::string& d : {first_difference("probs", first->probs, o.probs, p.classes),
+                                     first_difference("loss", first->loss, o.loss, 1),
+                                     first_difference("grad", first->grad, o.grad, p.classes)}) {
             if (!d.empty()) {
                 return verdict::fail(
                     "determinism: the same problem asked again gave another "

@@ -7,24 +7,29 @@
 #include <sstream>
 #include <utility>
 
+#include "problem_facts.h"
 #include "support.h"
 
 namespace xentcheck::properties {
 
 verdict probs_in_unit_interval(implementation& impl, const problem& p) {
-    outputs out;
+    detail::answer out;
     if (auto failed = detail::evaluate(impl, p, out)) return *failed;
-    const auto keep = detail::defined_rows(p);
+    const auto facts = detail::facts_of(p);
+    std::vector<double> storage;
     return detail::from_checks({check_probs_in_unit_interval(
-        detail::keep_rows(out.probs, p.classes, keep), p.classes, p.tolerance())});
+        detail::kept_rows(out->probs, p.classes, facts->defined_rows(), storage), p.classes,
+        facts->tolerance())});
 }
 
 verdict probs_sum_to_one(implementation& impl, const problem& p) {
-    outputs out;
+    detail::answer out;
     if (auto failed = detail::evaluate(impl, p, out)) return *failed;
-    const auto keep = detail::defined_rows(p);
+    const auto facts = detail::facts_of(p);
+    std::vector<double> storage;
     return detail::from_checks({check_probs_sum_to_one(
-        detail::keep_rows(out.probs, p.classes, keep), p.classes, p.tolerance())});
+        detail::kept_rows(out->probs, p.classes, facts->defined_rows(), storage), p.classes,
+        facts->tolerance())});
 }
 
 namespace {
@@ -77,16 +82,17 @@ void sort_by_logit(const double* z, std::vector<logit_rank>& order) {
 }  // namespace
 
 verdict probs_preserve_order(implementation& impl, const problem& p) {
-    outputs out;
+    detail::answer out;
     if (auto failed = detail::evaluate(impl, p, out)) return *failed;
-    const tolerance tol = p.tolerance().probs();
-    const auto keep = detail::defined_rows(p);
+    const auto facts = detail::facts_of(p);
+    const tolerance tol = facts->tolerance().probs();
+    const std::vector<bool>& keep = facts->defined_rows();
     const std::size_t c = p.classes;
     std::vector<logit_rank> order(c);
     for (std::size_t i = 0; i < p.rows; ++i) {
         if (!keep[i]) continue;
         const double* z = p.logits.data() + i * c;
-        const double* q = out.probs.data() + i * c;
+        const double* q = out->probs.data() + i * c;
         sort_by_logit(z, order);
         // Adjacent pairs in logit order: each probability carries its own rounding bound.
         for (std::size_t k = 0; k + 1 < c; ++k) {
@@ -107,15 +113,16 @@ verdict probs_preserve_order(implementation& impl, const problem& p) {
 }
 
 verdict agrees_with_reference(implementation& impl, const problem& p) {
-    outputs out;
+    detail::answer out;
     if (auto failed = detail::evaluate(impl, p, out)) return *failed;
-    const outputs truth = reference_outputs(p);
-    const tolerance_model model = p.tolerance();
+    const auto facts = detail::facts_of(p);
+    const outputs& truth = facts->truth();
+    const tolerance_model& model = facts->tolerance();
     return detail::from_checks(
-        {detail::compare("probs", truth.probs, out.probs, p.classes, model.probs()),
-         detail::compare("loss", truth.loss, out.loss, 1, model.loss()),
-         detail::compare("grad", truth.grad, out.grad, p.classes, model.grad(),
-                         detail::grad_magnitudes_of(p, truth))});
+        {detail::compare("probs", truth.probs, out->probs, p.classes, model.probs()),
+         detail::compare("loss", truth.loss, out->loss, 1, model.loss()),
+         detail::compare("grad", truth.grad, out->grad, p.classes, model.grad(),
+                         facts->grad_magnitudes())});
 }
 
 }  // namespace xentcheck::properties

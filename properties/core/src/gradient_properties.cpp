@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include "problem_facts.h"
 #include "support.h"
 #include "xentcheck/jacobian.h"
 #include "xentcheck/softmax.h"
@@ -11,21 +12,24 @@
 namespace xentcheck::properties {
 
 verdict grad_rows_sum_to_zero(implementation& impl, const problem& p) {
-    outputs out;
+    detail::answer out;
     if (auto failed = detail::evaluate(impl, p, out)) return *failed;
-    const auto keep = detail::defined_rows(p);
+    const auto facts = detail::facts_of(p);
+    std::vector<double> storage;
     return detail::from_checks({check_grad_rows_sum_to_zero(
-        detail::keep_rows(out.grad, p.classes, keep), p.classes, p.tolerance())});
+        detail::kept_rows(out->grad, p.classes, facts->defined_rows(), storage), p.classes,
+        facts->tolerance())});
 }
 
 verdict grad_within_bounds(implementation& impl, const problem& p) {
-    outputs out;
+    detail::answer out;
     if (auto failed = detail::evaluate(impl, p, out)) return *failed;
-    const outputs truth = reference_outputs(p);
-    const auto magnitudes = detail::grad_magnitudes_of(p, truth);
-    const detail::effective_targets e = detail::effective(p);
-    const tolerance tol = p.tolerance().grad();
-    const auto keep = detail::defined_rows(p);
+    const auto facts = detail::facts_of(p);
+    const outputs& truth = facts->truth();
+    const std::vector<double>& magnitudes = facts->grad_magnitudes();
+    const detail::effective_targets& e = facts->effective();
+    const tolerance tol = facts->tolerance().grad();
+    const std::vector<bool>& keep = facts->defined_rows();
     const std::size_t c = p.classes;
     for (std::size_t i = 0; i < p.rows; ++i) {
         if (!keep[i]) continue;
@@ -35,7 +39,7 @@ verdict grad_within_bounds(implementation& impl, const problem& p) {
             const double lower = static_cast<double>(-s * e.a[k]);
             const double upper = static_cast<double>(s * e.mass[i] * truth.probs[k]);
             const double allowed = tol.bound(magnitudes[k]);
-            const double g = out.grad[k];
+            const double g = out->grad[k];
             if (g >= lower - allowed && g <= upper + allowed) continue;
             std::ostringstream os;
             os << "grad_within_bounds: row " << i << ", class " << j << ": grad " << show_number(g)
@@ -49,38 +53,40 @@ verdict grad_within_bounds(implementation& impl, const problem& p) {
 
 verdict ignored_rows_exactly_zero(implementation& impl, const problem& p) {
     if (p.kind() != target_kind::index) return verdict::pass();
-    outputs out;
+    detail::answer out;
     if (auto failed = detail::evaluate(impl, p, out)) return *failed;
     for (std::size_t i = 0; i < p.rows; ++i) {
         if (!p.row_ignored(i)) continue;
         for (std::size_t j = 0; j < p.classes; ++j) {
-            const double g = out.grad[i * p.classes + j];
+            const double g = out->grad[i * p.classes + j];
             if (g != 0.0) {
                 return verdict::fail("ignored_rows_exactly_zero: row " + std::to_string(i) +
                                      " is ignored but grad at class " + std::to_string(j) + " is " +
                                      show_number(g));
             }
         }
-        if (p.reduction == xentcheck::reduction::none && out.loss[i] != 0.0) {
+        if (p.reduction == xentcheck::reduction::none && out->loss[i] != 0.0) {
             return verdict::fail("ignored_rows_exactly_zero: row " + std::to_string(i) +
-                                 " is ignored but its loss is " + show_number(out.loss[i]));
+                                 " is ignored but its loss is " + show_number(out->loss[i]));
         }
     }
     return verdict::pass();
 }
 
 verdict grad_matches_chain_rule(implementation& impl, const problem& p) {
-    outputs out;
+    detail::answer out;
     if (auto failed = detail::evaluate(impl, p, out)) return *failed;
     const std::size_t c = p.classes;
-    const std::vector<long double> z(p.logits.begin(), p.logits.end());
-    const std::vector<long double> probs = xentcheck::softmax<long double>(z, c);
-    const detail::effective_targets e = detail::effective(p);
+    const auto facts = detail::facts_of(p);
+    // p in long double: the reference's probabilities before rounding.
+    const std::span<const long double> probs = facts->exact_probs();
+    const detail::effective_targets& e = facts->effective();
     // dE/dp_j = -a_j / p_j for the row loss E = -sum_j a_j log p_j. Where p_j is so small
     // that a_j / p_j overflows even in long double (p_j < a_j e^-11356, e.g. logit gaps of
     // 1e4 and more), the chain path cannot be evaluated: skip the row.
-    std::vector<bool> keep = detail::defined_rows(p);
-    std::vector<long double> dedp(z.size(), 0.0L), chain(z.size());
+    std::vector<bool> keep = facts->defined_rows();
+    const std::size_t n = p.rows * c;
+    std::vector<long double> dedp(n, 0.0L), chain(n);
     for (std::size_t i = 0; i < p.rows; ++i) {
         for (std::size_t j = 0; j < c && keep[i]; ++j) {
             const std::size_t k = i * c + j;
@@ -90,7 +96,7 @@ verdict grad_matches_chain_rule(implementation& impl, const problem& p) {
         }
     }
     xentcheck::softmax_jvp<long double>(probs, c, dedp, chain);
-    std::vector<double> expected(z.size());
+    std::vector<double> expected(n);
     for (std::size_t i = 0; i < p.rows; ++i) {
         const long double s = p.row_ignored(i) ? 0.0L : e.scale;
         for (std::size_t j = 0; j < c; ++j)
@@ -98,13 +104,14 @@ verdict grad_matches_chain_rule(implementation& impl, const problem& p) {
     }
     // The chain path cancels -a_j against p_j sum_k a_k in long double: its own error is
     // safety (C + 2) u_ld times the entry's magnitude s (A p_j + a_j).
-    tolerance tol = p.tolerance().grad();
+    tolerance tol = facts->tolerance().grad();
     tol.rtol += static_cast<double>(tolerance_model::safety * static_cast<long double>(c + 2) *
                                     detail::u_long_double);
-    const auto magnitudes = detail::grad_magnitudes_of(p, reference_outputs(p));
+    std::vector<double> kept_expected, kept_grad, kept_magnitudes;
     return detail::from_checks({detail::compare(
-        "grad vs chain rule J(p) (-a/p)", detail::keep_rows(expected, c, keep),
-        detail::keep_rows(out.grad, c, keep), c, tol, detail::keep_rows(magnitudes, c, keep))});
+        "grad vs chain rule J(p) (-a/p)", detail::kept_rows(expected, c, keep, kept_expected),
+        detail::kept_rows(out->grad, c, keep, kept_grad), c, tol,
+        detail::kept_rows(facts->grad_magnitudes(), c, keep, kept_magnitudes))});
 }
 
 namespace {
@@ -133,7 +140,7 @@ std::vector<std::pair<std::size_t, std::size_t>> sample_coordinates(const proble
 }  // namespace
 
 verdict hessian_matches_gradient_differences(implementation& impl, const problem& p) {
-    outputs base;
+    detail::answer base;
     if (auto failed = detail::evaluate(impl, p, base)) return *failed;
     const std::size_t c = p.classes, n = p.rows * p.classes;
     const std::vector<long double> z(p.logits.begin(), p.logits.end());
@@ -156,7 +163,7 @@ verdict hessian_matches_gradient_differences(implementation& impl, const problem
         const long double hp = static_cast<long double>(up[k]) - p.logits[k];
         const long double hm = static_cast<long double>(p.logits[k]) - down[k];
         if (!(hp > step / 2 && hp < 2 * step && hm > step / 2 && hm < 2 * step)) continue;
-        outputs gp, gm;
+        detail::answer gp, gm;
         if (auto failed = detail::evaluate(impl, detail::with_logits(p, up), gp,
                                            "the problem with one logit raised"))
             return *failed;
@@ -173,7 +180,7 @@ verdict hessian_matches_gradient_differences(implementation& impl, const problem
         std::vector<double> expected(n, 0.0), difference(n);
         for (std::size_t r = 0; r < n; ++r) {
             difference[r] =
-                static_cast<double>((gp.grad[r] - static_cast<long double>(gm.grad[r])) / width);
+                static_cast<double>((gp->grad[r] - static_cast<long double>(gm->grad[r])) / width);
             if (r / c == i) expected[r] = static_cast<double>(hessian[i * c * c + (r % c) * c + j]);
         }
         auto v = detail::from_checks({detail::compare(

@@ -1,10 +1,9 @@
 /// The reference as an implementation, and the long double truth.
 #include "xentcheck/properties/implementation.h"
 
-#include <list>
 #include <string>
-#include <unordered_map>
 
+#include "problem_facts.h"
 #include "xentcheck/cross_entropy.h"
 
 namespace xentcheck::properties {
@@ -21,48 +20,14 @@ outputs evaluate_in(const problem& p) {
                    std::vector<double>(r.grad.begin(), r.grad.end())};
 }
 
-/// Recent reference answers of this thread, most recently used first.
-class reference_memory {
-  public:
-    const outputs& get(const problem& p) {
-        std::string key = identity(p);
-        if (const auto it = index_.find(key); it != index_.end()) {
-            entries_.splice(entries_.begin(), entries_, it->second);
-            return entries_.front().values;
-        }
-        outputs values = evaluate_in<long double>(p);
-        const std::size_t bytes =
-            key.size() +
-            sizeof(double) * (values.probs.size() + values.loss.size() + values.grad.size());
-        entries_.push_front({std::move(key), std::move(values), bytes});
-        index_[entries_.front().key] = entries_.begin();
-        used_ += bytes;
-        // Keep the newest entry even when it alone exceeds the budget.
-        while (used_ > budget && entries_.size() > 1) {
-            used_ -= entries_.back().bytes;
-            index_.erase(entries_.back().key);
-            entries_.pop_back();
-        }
-        return entries_.front().values;
-    }
-
-  private:
-    static constexpr std::size_t budget = std::size_t(64) << 20;
-    struct entry {
-        std::string key;
-        outputs values;
-        std::size_t bytes;
-    };
-    std::list<entry> entries_;
-    std::unordered_map<std::string, std::list<entry>::iterator> index_;
-    std::size_t used_ = 0;
-};
-
 }  // namespace
 
 outputs reference_outputs(const problem& p) {
-    thread_local reference_memory memory;
-    return memory.get(p);
+    return detail::facts_of(p)->truth();
+}
+
+std::shared_ptr<const outputs> implementation::evaluate_shared(const problem& p) {
+    return std::make_shared<const outputs>(evaluate(p));
 }
 
 std::vector<attempt> implementation::evaluate_batch(std::span<const problem> problems) {

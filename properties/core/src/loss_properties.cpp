@@ -2,15 +2,17 @@
 #include <cmath>
 #include <sstream>
 
+#include "problem_facts.h"
 #include "support.h"
 #include "xentcheck/softmax.h"
 
 namespace xentcheck::properties {
 
 verdict loss_nonnegative(implementation& impl, const problem& p) {
-    outputs out;
+    detail::answer out;
     if (auto failed = detail::evaluate(impl, p, out)) return *failed;
-    return detail::from_checks({check_loss_nonnegative(out.loss, p.tolerance())});
+    return detail::from_checks(
+        {check_loss_nonnegative(out->loss, detail::facts_of(p)->tolerance())});
 }
 
 namespace {
@@ -28,9 +30,10 @@ std::vector<long double> reduce(const problem& p, const std::vector<long double>
 }  // namespace
 
 verdict loss_at_least_target_entropy(implementation& impl, const problem& p) {
-    outputs out;
+    detail::answer out;
     if (auto failed = detail::evaluate(impl, p, out)) return *failed;
-    const detail::effective_targets e = detail::effective(p);
+    const auto facts = detail::facts_of(p);
+    const detail::effective_targets& e = facts->effective();
     const std::size_t c = p.classes;
     // Gibbs: -sum_j a_j log p_j >= -sum_j a_j log(a_j / A) = A H(a / A) for a >= 0.
     std::vector<long double> entropy(p.rows, 0.0L);
@@ -41,9 +44,9 @@ verdict loss_at_least_target_entropy(implementation& impl, const problem& p) {
         }
     }
     const auto bound = reduce(p, entropy, e.divisor);
-    const tolerance tol = p.tolerance().loss();
+    const tolerance tol = facts->tolerance().loss();
     for (std::size_t k = 0; k < bound.size(); ++k) {
-        const double loss = out.loss[k];
+        const double loss = out->loss[k];
         if (std::isnan(loss) || std::isnan(static_cast<double>(bound[k]))) continue;
         const long double own = tolerance_model::safety * static_cast<long double>(c + p.rows + 2) *
                                 detail::u_long_double * std::abs(bound[k]);
@@ -59,9 +62,10 @@ verdict loss_at_least_target_entropy(implementation& impl, const problem& p) {
 }
 
 verdict loss_equals_logsumexp_form(implementation& impl, const problem& p) {
-    outputs out;
+    detail::answer out;
     if (auto failed = detail::evaluate(impl, p, out)) return *failed;
-    const detail::effective_targets e = detail::effective(p);
+    const auto facts = detail::facts_of(p);
+    const detail::effective_targets& e = facts->effective();
     const std::size_t c = p.classes;
     const std::vector<long double> z(p.logits.begin(), p.logits.end());
     std::vector<long double> lse(p.rows);
@@ -88,15 +92,15 @@ verdict loss_equals_logsumexp_form(implementation& impl, const problem& p) {
         }
     }
     const auto expected = reduce(p, rows, e.divisor);
-    const tolerance_model model = p.tolerance();
+    const tolerance_model& model = facts->tolerance();
     tolerance tol = model.loss();
     tol.atol +=
         static_cast<double>(tolerance_model::safety * static_cast<long double>(c + p.rows + 2) *
                             detail::u_long_double * model.logit_range()) *
         model.scale().loss_scale;
-    return detail::from_checks(
-        {detail::compare("loss vs sum_j a_j (logsumexp(z) - z_j)",
-                         std::vector<double>(expected.begin(), expected.end()), out.loss, 1, tol)});
+    return detail::from_checks({detail::compare(
+        "loss vs sum_j a_j (logsumexp(z) - z_j)",
+        std::vector<double>(expected.begin(), expected.end()), out->loss, 1, tol)});
 }
 
 }  // namespace xentcheck::properties

@@ -1,6 +1,7 @@
 /// The problem value type: validation, row extraction and exact printing.
 #include "xentcheck/properties/problem.h"
 
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -227,6 +228,64 @@ std::string identity(const problem& p) {
         append_values(key, p.target_probs());
     }
     return key;
+}
+
+namespace {
+
+template <class T>
+bool same_bits(const std::vector<T>& a, const std::vector<T>& b) noexcept {
+    return a.size() == b.size() &&
+           (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
+}
+
+/// Mixes one 64-bit word into the hash (the multiply-xorshift step of splitmix64).
+std::uint64_t mix(std::uint64_t h, std::uint64_t word) noexcept {
+    h ^= word + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    h *= 0xbf58476d1ce4e5b9ULL;
+    return h ^ (h >> 31);
+}
+
+template <class T>
+std::uint64_t mix_sampled(std::uint64_t h, const std::vector<T>& values) noexcept {
+    constexpr std::size_t samples = 64;
+    h = mix(h, values.size());
+    const std::size_t stride = values.size() <= samples ? 1 : values.size() / samples;
+    for (std::size_t k = 0; k < values.size(); k += stride) {
+        std::uint64_t word = 0;
+        std::memcpy(&word, &values[k], sizeof(T));
+        h = mix(h, word);
+    }
+    if (!values.empty()) h = mix(h, std::bit_cast<std::uint64_t>(values.back()));
+    return h;
+}
+
+}  // namespace
+
+bool same_problem(const problem& a, const problem& b) noexcept {
+    if (a.dtype != b.dtype || a.kind() != b.kind() || a.reduction != b.reduction ||
+        a.rows != b.rows || a.classes != b.classes || a.ignore_index != b.ignore_index ||
+        std::bit_cast<std::uint64_t>(a.label_smoothing) !=
+            std::bit_cast<std::uint64_t>(b.label_smoothing) ||
+        !same_bits(a.weight, b.weight) || !same_bits(a.logits, b.logits)) {
+        return false;
+    }
+    return a.kind() == target_kind::index ? same_bits(a.target_indices(), b.target_indices())
+                                          : same_bits(a.target_probs(), b.target_probs());
+}
+
+std::size_t problem_hash(const problem& p) noexcept {
+    std::uint64_t h =
+        mix(0, static_cast<std::uint64_t>(p.dtype) | static_cast<std::uint64_t>(p.kind()) << 8 |
+                   static_cast<std::uint64_t>(p.reduction) << 16);
+    h = mix(h, p.rows);
+    h = mix(h, p.classes);
+    h = mix(h, static_cast<std::uint64_t>(p.ignore_index));
+    h = mix(h, std::bit_cast<std::uint64_t>(p.label_smoothing));
+    h = mix_sampled(h, p.weight);
+    h = mix_sampled(h, p.logits);
+    h = p.kind() == target_kind::index ? mix_sampled(h, p.target_indices())
+                                       : mix_sampled(h, p.target_probs());
+    return static_cast<std::size_t>(h);
 }
 
 void showValue(const problem& p, std::ostream& os) {

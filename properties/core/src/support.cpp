@@ -1,6 +1,7 @@
 /// Internal helpers shared by the property implementations.
 #include "support.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <sstream>
@@ -9,13 +10,14 @@
 
 namespace xentcheck::properties::detail {
 
-std::optional<verdict> evaluate(implementation& impl, const problem& p, outputs& out,
+std::optional<verdict> evaluate(implementation& impl, const problem& p, answer& answered,
                                 const char* what) {
     try {
-        out = impl.evaluate(p);
+        answered = impl.evaluate_shared(p);
     } catch (const std::exception& e) {
         return verdict::fail(impl.name() + " failed to evaluate " + what + ": " + e.what());
     }
+    const outputs& out = *answered;
     const std::size_t n = p.rows * p.classes;
     auto wrong = [&](const char* field, std::size_t have, std::size_t want) {
         return verdict::fail(impl.name() + " returned " + std::to_string(have) + " " + field +
@@ -58,7 +60,7 @@ std::vector<bool> defined_rows(const problem& p) {
     return keep;
 }
 
-std::vector<double> keep_rows(const std::vector<double>& values, std::size_t columns,
+std::vector<double> keep_rows(std::span<const double> values, std::size_t columns,
                               const std::vector<bool>& keep) {
     std::vector<double> out;
     for (std::size_t i = 0; i < keep.size(); ++i) {
@@ -130,9 +132,16 @@ problem with_logits(const problem& p, std::vector<double> logits) {
     return q;
 }
 
-check_result compare(std::string name, const std::vector<double>& expected,
-                     const std::vector<double>& actual, std::size_t columns, tolerance tol,
-                     const std::vector<double>& magnitude) {
+std::span<const double> kept_rows(std::span<const double> values, std::size_t columns,
+                                  const std::vector<bool>& keep, std::vector<double>& storage) {
+    if (std::find(keep.begin(), keep.end(), false) == keep.end()) return values;
+    storage = keep_rows(values, columns, keep);
+    return storage;
+}
+
+check_result compare(std::string name, std::span<const double> expected,
+                     std::span<const double> actual, std::size_t columns, tolerance tol,
+                     std::span<const double> magnitude) {
     return compare_values(std::move(name), expected, actual, columns, tol, magnitude);
 }
 

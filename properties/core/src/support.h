@@ -1,7 +1,9 @@
 /// Internal helpers shared by the property implementations.
 #pragma once
 
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -14,9 +16,12 @@ namespace xentcheck::properties::detail {
 /// themselves. Their own rounding is bounded by safety * count * u_ld * magnitude.
 inline constexpr long double u_long_double = 0x1p-64L;
 
-/// Evaluates `impl` on `p` into `out` and checks the output sizes. Returns a failing verdict
-/// when the implementation throws or returns the wrong number of values.
-std::optional<verdict> evaluate(implementation& impl, const problem& p, outputs& out,
+/// An implementation's outputs for one problem, shared with the implementation's memory.
+using answer = std::shared_ptr<const outputs>;
+
+/// Evaluates `impl` on `p` into `out` (evaluate_shared()) and checks the output sizes. Returns a
+/// failing verdict when the implementation throws or returns the wrong number of values.
+std::optional<verdict> evaluate(implementation& impl, const problem& p, answer& out,
                                 const char* what = "the problem");
 
 /// The verdict of lib check results: passes when all passed, else describes the first
@@ -30,8 +35,13 @@ std::string describe(const check_result& r);
 std::vector<bool> defined_rows(const problem& p);
 
 /// The rows of a row-major N x `columns` array selected by `keep`.
-std::vector<double> keep_rows(const std::vector<double>& values, std::size_t columns,
+std::vector<double> keep_rows(std::span<const double> values, std::size_t columns,
                               const std::vector<bool>& keep);
+
+/// The same rows as a view: `values` itself when every row is kept (the usual case, without a
+/// copy), else a copy held in `storage`.
+std::span<const double> kept_rows(std::span<const double> values, std::size_t columns,
+                                  const std::vector<bool>& keep, std::vector<double>& storage);
 
 /// The effective weighted target rows a_i (N x C), their masses A_i, the mean divisor D and
 /// the scale s (1/D for mean, else 1), computed here in long double from the problem's
@@ -61,8 +71,8 @@ problem with_logits(const problem& p, std::vector<double> logits);
 /// A comparison of two outputs of the same implementation on related problems (or of an
 /// output with a value computed here), value by value under `tol`; non-finite values must
 /// match exactly.
-check_result compare(std::string name, const std::vector<double>& expected,
-                     const std::vector<double>& actual, std::size_t columns, tolerance tol,
-                     const std::vector<double>& magnitude = {});
+check_result compare(std::string name, std::span<const double> expected,
+                     std::span<const double> actual, std::size_t columns, tolerance tol,
+                     std::span<const double> magnitude = {});
 
 }  // namespace xentcheck::properties::detail

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "problem_facts.h"
 #include "support.h"
 
 namespace xentcheck::properties {
@@ -26,15 +27,16 @@ std::vector<double> shifted_logits(const problem& p, double top) {
 }  // namespace
 
 verdict shift_invariance(implementation& impl, const problem& p) {
-    outputs base;
+    detail::answer base;
     if (auto failed = detail::evaluate(impl, p, base)) return *failed;
-    const tolerance_model model = p.tolerance();
-    const auto magnitudes = detail::grad_magnitudes_of(p, reference_outputs(p));
+    const auto facts = detail::facts_of(p);
+    const tolerance_model& model = facts->tolerance();
+    const std::vector<double>& magnitudes = facts->grad_magnitudes();
     // Two shifts: rows centred at 0 (the usual manual shift), and rows whose largest logit
     // is 709, where a sum of a few unshifted exponentials already overflows.
     for (const double top : {0.0, 709.0}) {
         const problem q = detail::with_logits(p, shifted_logits(p, top));
-        outputs out;
+        detail::answer out;
         if (auto failed = detail::evaluate(impl, q, out, "the shifted problem")) return *failed;
         // The shifted logits are rounded to the dtype: an input perturbation the shifted
         // problem's own bounds (with its larger max |z|) cover.
@@ -42,11 +44,11 @@ verdict shift_invariance(implementation& impl, const problem& p) {
         const std::string suffix =
             top == 0 ? " (rows shifted to max 0)" : " (rows shifted to max 709)";
         auto v = detail::from_checks(
-            {detail::compare("probs" + suffix, base.probs, out.probs, p.classes,
+            {detail::compare("probs" + suffix, base->probs, out->probs, p.classes,
                              detail::sum_of(model.probs(), shifted.probs())),
-             detail::compare("loss" + suffix, base.loss, out.loss, 1,
+             detail::compare("loss" + suffix, base->loss, out->loss, 1,
                              detail::sum_of(model.loss(), shifted.loss())),
-             detail::compare("grad" + suffix, base.grad, out.grad, p.classes,
+             detail::compare("grad" + suffix, base->grad, out->grad, p.classes,
                              detail::sum_of(model.grad(), shifted.grad()), magnitudes)});
         if (!v) return v;
     }
@@ -89,7 +91,7 @@ verdict permutation_equivariance(implementation& impl, const problem& p) {
         }
         q.target = std::move(y);
     }
-    outputs base, out;
+    detail::answer base, out;
     if (auto failed = detail::evaluate(impl, p, base)) return *failed;
     if (auto failed = detail::evaluate(impl, q, out, "the permuted problem")) return *failed;
     // Expected: the original outputs with their classes permuted the same way.
@@ -101,53 +103,54 @@ verdict permutation_equivariance(implementation& impl, const problem& p) {
         }
         return r;
     };
-    const tolerance_model model = p.tolerance();
-    const auto magnitudes = permuted(detail::grad_magnitudes_of(p, reference_outputs(p)));
+    const auto facts = detail::facts_of(p);
+    const tolerance_model& model = facts->tolerance();
+    const auto magnitudes = permuted(facts->grad_magnitudes());
     return detail::from_checks(
-        {detail::compare("probs (classes permuted)", permuted(base.probs), out.probs, c,
+        {detail::compare("probs (classes permuted)", permuted(base->probs), out->probs, c,
                          detail::times(model.probs(), 2)),
-         detail::compare("loss (classes permuted)", base.loss, out.loss, 1,
+         detail::compare("loss (classes permuted)", base->loss, out->loss, 1,
                          detail::times(model.loss(), 2)),
-         detail::compare("grad (classes permuted)", permuted(base.grad), out.grad, c,
+         detail::compare("grad (classes permuted)", permuted(base->grad), out->grad, c,
                          detail::times(model.grad(), 2), magnitudes)});
 }
 
 verdict batch_equals_rows(implementation& impl, const problem& p) {
-    outputs batch;
+    detail::answer batch;
     if (auto failed = detail::evaluate(impl, p, batch)) return *failed;
-    const detail::effective_targets e = detail::effective(p);
+    const auto facts = detail::facts_of(p);
+    const detail::effective_targets& e = facts->effective();
     const std::size_t c = p.classes;
     std::vector<double> probs, grad, row_losses;
     long double total = 0;
     for (std::size_t i = 0; i < p.rows; ++i) {
         problem q = row_problem(p, i);
         q.reduction = xentcheck::reduction::sum;
-        outputs out;
+        detail::answer out;
         const std::string what = "row " + std::to_string(i) + " alone";
         if (auto failed = detail::evaluate(impl, q, out, what.c_str())) return *failed;
-        probs.insert(probs.end(), out.probs.begin(), out.probs.end());
+        probs.insert(probs.end(), out->probs.begin(), out->probs.end());
         // Row i contributes s * (its own gradient); an ignored row contributes nothing even
         // when every row is ignored and s = 1/0.
         const long double s = p.row_ignored(i) ? 1.0L : e.scale;
-        for (const double g : out.grad)
+        for (const double g : out->grad)
             grad.push_back(static_cast<double>(s * g));
-        row_losses.push_back(out.loss[0]);
-        total += out.loss[0];
+        row_losses.push_back(out->loss[0]);
+        total += out->loss[0];
     }
     std::vector<double> loss = row_losses;
     if (p.reduction == xentcheck::reduction::sum) loss = {static_cast<double>(total)};
     if (p.reduction == xentcheck::reduction::mean) {
         loss = {static_cast<double>(total / e.divisor)};
     }
-    const tolerance_model model = p.tolerance();
+    const tolerance_model& model = facts->tolerance();
     return detail::from_checks(
-        {detail::compare("probs (rows alone)", probs, batch.probs, c,
+        {detail::compare("probs (rows alone)", probs, batch->probs, c,
                          detail::times(model.probs(), 2)),
-         detail::compare("loss (rows alone, reduced)", loss, batch.loss, 1,
+         detail::compare("loss (rows alone, reduced)", loss, batch->loss, 1,
                          detail::times(model.loss(), 2)),
-         detail::compare("grad (rows alone, scaled)", grad, batch.grad, c,
-                         detail::times(model.grad(), 2),
-                         detail::grad_magnitudes_of(p, reference_outputs(p)))});
+         detail::compare("grad (rows alone, scaled)", grad, batch->grad, c,
+                         detail::times(model.grad(), 2), facts->grad_magnitudes())});
 }
 
 }  // namespace xentcheck::properties

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -39,6 +40,9 @@ class memo_implementation final : public properties::implementation {
     std::string name() const override { return inner_.name(); }
     /// The remembered answer, or a request; a fault is remembered and thrown as fault_error.
     properties::outputs evaluate(const properties::problem& p) override;
+    /// As evaluate(), sharing the remembered answer instead of copying it.
+    std::shared_ptr<const properties::outputs> evaluate_shared(
+        const properties::problem& p) override;
     /// Fresh requests, pipelined; faults become failed attempts.
     std::vector<properties::attempt> evaluate_batch(
         std::span<const properties::problem> problems) override;
@@ -67,13 +71,20 @@ class memo_implementation final : public properties::implementation {
 
   private:
     struct entry {
-        std::string key;
+        properties::problem problem;  // the key (compared with same_problem)
+        std::size_t hash = 0;         // problem_hash(problem)
         bool ok = false;
-        properties::outputs values;
+        std::shared_ptr<const properties::outputs> values;
         check::fault why;
         std::size_t bytes = 0;
     };
-    void remember(std::string key, const outcome& o);
+    using entry_list = std::list<entry>;
+    /// The remembered entry of `p`, or entries_.end().
+    entry_list::iterator find(const properties::problem& p, std::size_t hash);
+    entry_list::const_iterator find(const properties::problem& p) const;
+    void remember(const properties::problem& p, std::size_t hash, outcome o,
+                  std::shared_ptr<const properties::outputs> values);
+    void erase(entry_list::iterator e);
     void note(const outcome& o);
     void note_time(std::chrono::nanoseconds elapsed, std::size_t starts_before);
     void record(const properties::problem& p, const outcome& o);
@@ -81,8 +92,8 @@ class memo_implementation final : public properties::implementation {
     external_implementation& inner_;
     std::size_t budget_;
     std::size_t used_ = 0;
-    std::list<entry> entries_;  // most recently used first
-    std::unordered_map<std::string, std::list<entry>::iterator> index_;
+    entry_list entries_;                                                // most recently used first
+    std::unordered_multimap<std::size_t, entry_list::iterator> index_;  // by problem_hash
     std::size_t requests_ = 0, timeouts_ = 0, faults_ = 0;
     std::chrono::nanoseconds slowest_{0};
     bool recording_ = false;

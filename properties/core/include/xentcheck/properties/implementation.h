@@ -1,6 +1,7 @@
 /// xentcheck/properties/implementation.h: the interface every checked implementation offers.
 #pragma once
 
+#include <memory>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -41,6 +42,10 @@ class implementation {
     virtual std::string name() const = 0;
     /// Outputs for the problem, computed at p.dtype.
     virtual outputs evaluate(const problem& p) = 0;
+    /// The same outputs, shared: what properties call. An implementation that remembers its
+    /// answers returns the remembered one without copying it (an (8, 128000) answer is 16 MB
+    /// and a run asks for it in every property). The default wraps evaluate().
+    virtual std::shared_ptr<const outputs> evaluate_shared(const problem& p);
     /// Outputs for several problems, each evaluated afresh and in order: an implementation that
     /// remembers earlier answers to evaluate() must not serve these from memory (properties ask
     /// the same problem twice to test determinism). An external implementation pipelines them
@@ -53,7 +58,8 @@ class implementation {
 /// p.dtype is (float32 problems are float-exact, so this is the exact answer rounded once).
 /// Checked values of dtype T are held to it under the tolerance model with unit_roundoff<T>().
 /// Properties ask it for the same problems again and again, so each thread remembers the
-/// answers of its recent problems (up to 64 MiB, least recently used dropped first).
+/// answers of its recent problems (with what else properties derive from a problem alone, up to
+/// 128 MiB, least recently used dropped first); this returns a copy of the remembered answer.
 outputs reference_outputs(const problem& p);
 
 /// lib's reference as an implementation.

@@ -99,4 +99,14 @@ std::string show_number(double x);
 /// options and the bits of every value. Equal strings mean equal problems (for memoizing).
 std::string identity(const problem& p);
 
+/// Whether two problems are identical bit for bit: the equality identity() expresses, without
+/// building the byte strings (-0 differs from +0, a NaN equals the same NaN).
+bool same_problem(const problem& a, const problem& b) noexcept;
+
+/// A hash for tables keyed by problems (used with same_problem()): the options, the shape and
+/// at most 64 evenly spaced values of each array. Equal problems hash equal; hashing every value
+/// of an 8 MB problem on each lookup would cost about as much as comparing it, and
+/// same_problem() settles the rare collision.
+std::size_t problem_hash(const problem& p) noexcept;
+
 }  // namespace xentcheck::properties
