@@ -74,6 +74,58 @@ class check_builder {
         if (r_.inconclusive++ == 0) r_.inconclusive_reason = where(index).to_string() + ": " + why;
     }
 
+    /// Records values [first, first + count) of compare_values (magnitude |expected| when
+    /// `magnitude` is null) in one tight loop, as record() would, when every one of them is an
+    /// ordinary pass: expected and actual finite, within a bound that is finite and at least
+    /// 1e-300 (where record()'s ratio and severity coincide). Returns false, having recorded
+    /// nothing, when any value is not: the caller then records the block value by value.
+    bool record_ordinary_block(std::size_t first, const double* expected, const double* actual,
+                               const double* magnitude, tolerance tol, std::size_t count) {
+        bool ordinary = true;
+        double max_abs = 0, max_rel = 0, max_ratio = 0;
+        for (std::size_t k = 0; k < count; ++k) {
+            const double e = expected[k];
+            const double mag = magnitude ? magnitude[k] : std::abs(e);
+            const double allowed = tol.bound(mag);
+            // |a - e| <= allowed <= max double also rules out a non-finite a or e (their
+            // difference is then inf or NaN), and makes |a - e| record()'s abs_error (0 when
+            // a == e).
+            const double abs_error = std::abs(actual[k] - e);
+            ordinary &= (abs_error <= allowed) & (allowed >= 1e-300) &
+                        (allowed <= std::numeric_limits<double>::max());
+            // abs_error / |e|: record()'s rel_error, except NaN for 0 / 0 where record() has 0,
+            // which the comparison below ignores (the maximum starts at 0).
+            const double rel_error = abs_error / std::abs(e);
+            const double ratio = abs_error / allowed;
+            max_abs = abs_error > max_abs ? abs_error : max_abs;
+            max_rel = rel_error > max_rel ? rel_error : max_rel;
+            max_ratio = ratio > max_ratio ? ratio : max_ratio;
+        }
+        if (!ordinary || count == 0) return ordinary;
+        // record()'s severity is the ratio here; the worst value is the first that reaches the
+        // largest one, as record()'s strict comparison keeps it.
+        std::optional<std::size_t> worst;
+        if (!r_.worst || max_ratio > worst_severity_) {
+            for (std::size_t k = 0; k < count && !worst; ++k) {
+                const double e = expected[k];
+                const double allowed = tol.bound(magnitude ? magnitude[k] : std::abs(e));
+                if (std::abs(actual[k] - e) / allowed == max_ratio) worst = k;
+            }
+            // Not found only if the two loops evaluated the bound differently (a contracted
+            // multiply-add in one): record the block value by value then.
+            if (!worst) return false;
+        }
+        r_.checked += count;
+        r_.max_abs_error = std::max(r_.max_abs_error, max_abs);
+        r_.max_rel_error = std::max(r_.max_rel_error, max_rel);
+        r_.worst_ratio = std::max(r_.worst_ratio, max_ratio);
+        if (worst) {
+            worst_severity_ = max_ratio;
+            r_.worst = where(first + *worst);
+        }
+        return true;
+    }
+
     check_result& result() { return r_; }
 
   private:
@@ -86,6 +138,10 @@ class check_builder {
     std::size_t columns_;
     double worst_severity_ = -1;
 };
+
+/// Values per block of compare_values's fast path: long enough for the tight loop to pay, short
+/// enough that a block with a violation costs little twice.
+constexpr std::size_t compare_block = 64;
 
 std::size_t rows_of(std::size_t size, std::size_t columns) {
     return columns == 0 ? 0 : size / columns;
@@ -105,10 +161,20 @@ void compare_values(check_result& out, std::string_view name, std::span<const do
                     std::span<const double> magnitude) {
     check_builder b(out, name, tol, std::max<std::size_t>(columns, 1));
     const std::size_t n = std::min(reference.size(), actual.size());
-    for (std::size_t k = 0; k < n; ++k) {
-        const double mag = magnitude.empty() ? std::abs(reference[k]) : magnitude[k];
-        b.record(k, reference[k], actual[k], tol.bound(mag),
-                 tol.accepts(reference[k], actual[k], mag));
+    const double* const mags = magnitude.empty() ? nullptr : magnitude.data();
+    // Blocks of ordinary passes (nearly every value of a passing check) are recorded in a tight
+    // loop; a block holding anything else value by value.
+    for (std::size_t first = 0; first < n; first += compare_block) {
+        const std::size_t count = std::min(compare_block, n - first);
+        if (b.record_ordinary_block(first, reference.data() + first, actual.data() + first,
+                                    mags ? mags + first : nullptr, tol, count)) {
+            continue;
+        }
+        for (std::size_t k = first; k < first + count; ++k) {
+            const double mag = mags ? mags[k] : std::abs(reference[k]);
+            b.record(k, reference[k], actual[k], tol.bound(mag),
+                     tol.accepts(reference[k], actual[k], mag));
+        }
     }
     if (reference.size() != actual.size()) {
         out.passed = false;
