@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "row_kernel.h"
 
@@ -10,30 +11,96 @@ namespace xentcheck {
 
 namespace detail {
 namespace {
-/// The term sizes of row i, T_j = |w_j| ((1 - eps) |y_j| + eps / C) (y one-hot for an index
-/// target, 0 for an ignored row), into `sizes`; returns sum_j T_j. They bound |a_ij| and the
-/// rounding of a_ij (~2u T_j) even where a negative y_j or w_j makes a_ij or A_i cancel.
-double term_sizes(std::size_t i, std::size_t classes, const target_view& target,
-                  const cross_entropy_options& options, std::span<double> sizes) {
-    const double eps = options.label_smoothing;
-    const double c = static_cast<double>(classes);
-    const bool index_form = target.form() == target_view::kind::index;
-    const std::int64_t t = index_form ? target.class_indices()[i] : 0;
-    const bool ignored = index_form && t == options.ignore_index;
-    double total = 0;
-    for (std::size_t j = 0; j < classes; ++j) {
-        if (ignored) {
-            sizes[j] = 0;
-            continue;
-        }
-        const double w = options.weight.empty() ? 1.0 : std::abs(options.weight[j]);
-        const double y = index_form ? (static_cast<std::size_t>(t) == j ? 1.0 : 0.0)
-                                    : std::abs(target.probs()[i * classes + j]);
-        sizes[j] = w * ((1 - eps) * y + eps / c);
-        total += sizes[j];
+/// The term sizes of a batch's rows, T_ij = |w_j| ((1 - eps) |y_ij| + eps / C) (y one-hot for
+/// an index target, T = 0 in an ignored row). They bound |a_ij| and the rounding of a_ij
+/// (~2u T_ij) even where a negative y_ij or w_j makes a_ij or A_i cancel. A row's sum is taken
+/// in class order: every row's T, and its sum, are the values of the one-loop form
+/// (sizes[j] = w * ((1 - eps) * y + eps / C), total += sizes[j]) bit for bit.
+class term_sizes {
+  public:
+    term_sizes(std::size_t classes, const target_view& target, const cross_entropy_options& options)
+        : classes_(classes),
+          target_(target),
+          options_(options),
+          eps_(options.label_smoothing),
+          c_(static_cast<double>(classes)),
+          index_form_(target.form() == target_view::kind::index) {
+        if (!index_form_) return;
+        // An index-target row's sizes are these but at its target: (1 - eps) * 0 is +0.
+        off_target_.resize(classes);
+        for (std::size_t j = 0; j < classes; ++j)
+            off_target_[j] = abs_weight(j) * ((1 - eps_) * 0.0 + eps_ / c_);
+        row_total_.assign(classes, 0.0);
+        row_total_known_.assign(classes, false);
     }
-    return total;
-}
+
+    /// Whether row i is an ignored index-target row (all its sizes 0).
+    bool ignored(std::size_t i) const {
+        return index_form_ && target_.class_indices()[i] == options_.ignore_index;
+    }
+
+    /// sum_j T_ij (for index targets computed once per target class).
+    double total(std::size_t i) {
+        if (ignored(i)) return 0;
+        if (!index_form_) return probability_row(i);
+        const auto t = static_cast<std::size_t>(target_.class_indices()[i]);
+        if (!row_total_known_[t]) {
+            double total = 0;
+            const double on_target = target_size(t);
+            for (std::size_t j = 0; j < classes_; ++j)
+                total += j == t ? on_target : off_target_[j];
+            row_total_[t] = total;
+            row_total_known_[t] = true;
+        }
+        return row_total_[t];
+    }
+
+    /// out_j = scale (sum_k T_ik |p_j| + T_ij) for row i, j < C.
+    void magnitudes(std::size_t i, double scale, const double* probs, double* out) {
+        const double row_total = total(i);
+        if (ignored(i)) {
+            for (std::size_t j = 0; j < classes_; ++j)
+                out[j] = scale * (row_total * std::abs(probs[j]) + 0.0);
+            return;
+        }
+        const double* sizes = index_form_ ? off_target_.data() : sizes_.data();
+        for (std::size_t j = 0; j < classes_; ++j)
+            out[j] = scale * (row_total * std::abs(probs[j]) + sizes[j]);
+        if (index_form_) {
+            const auto t = static_cast<std::size_t>(target_.class_indices()[i]);
+            out[t] = scale * (row_total * std::abs(probs[t]) + target_size(t));
+        }
+    }
+
+  private:
+    double abs_weight(std::size_t j) const {
+        return options_.weight.empty() ? 1.0 : std::abs(options_.weight[j]);
+    }
+    double target_size(std::size_t t) const {
+        return abs_weight(t) * ((1 - eps_) * 1.0 + eps_ / c_);
+    }
+    /// A probability-target row: its sizes into sizes_ (kept for magnitudes()), their sum.
+    double probability_row(std::size_t i) {
+        sizes_.resize(classes_);
+        const double* y = target_.probs().data() + i * classes_;
+        for (std::size_t j = 0; j < classes_; ++j)
+            sizes_[j] = abs_weight(j) * ((1 - eps_) * std::abs(y[j]) + eps_ / c_);
+        double total = 0;
+        for (std::size_t j = 0; j < classes_; ++j)
+            total += sizes_[j];
+        return total;
+    }
+
+    std::size_t classes_;
+    const target_view& target_;
+    const cross_entropy_options& options_;
+    double eps_, c_;
+    bool index_form_;
+    std::vector<double> off_target_;     ///< index targets: T_ij off the target
+    std::vector<double> row_total_;      ///< index targets: a row's sum by its target class
+    std::vector<bool> row_total_known_;  ///< which of row_total_ are computed
+    std::vector<double> sizes_;          ///< probability targets: the last row's sizes
+};
 }  // namespace
 }  // namespace detail
 
@@ -58,37 +125,44 @@ problem_scale measure_problem(double unit_roundoff, std::span<const double> logi
     s.unit_roundoff = unit_roundoff;
     s.rows = shape.rows;
     s.classes = classes;
+    double max_abs_logit = 0;
     for (const double z : logits) {
-        if (std::isfinite(z)) s.max_abs_logit = std::max(s.max_abs_logit, std::abs(z));
+        const double a = std::abs(z);  // NaN and inf left out
+        max_abs_logit =
+            a > max_abs_logit && a <= std::numeric_limits<double>::max() ? a : max_abs_logit;
     }
-    // sum_j T_j with the term sizes T_j = |w_j| ((1 - eps) |y_j| + eps / C): equal to A_i
-    // unless a probability target or a weight is negative, where A_i and a_ij carry rounding
-    // errors relative to these terms even when they cancel.
-    std::vector<double> abs_mass(shape.rows, 0.0);
-    std::vector<double> sizes(classes);
-    for (std::size_t i = 0; i < shape.rows; ++i) {
-        abs_mass[i] = detail::term_sizes(i, classes, target, options, sizes);
-        if (target.form() == target_view::kind::index) {
-            for (const double w : options.weight)
-                s.mixed_sign_targets |= w < 0;
-            continue;
+    s.max_abs_logit = max_abs_logit;
+    // The effective target entries w_j ((1 - eps) y_j + eps / C) with their signs: some
+    // negative entry means terms of both signs.
+    const double eps = options.label_smoothing;
+    if (target.form() == target_view::kind::index) {
+        for (const double w : options.weight)
+            s.mixed_sign_targets |= shape.rows > 0 && w < 0;
+    } else {
+        bool negative = false;
+        const auto y = target.probs();
+        const double c = static_cast<double>(classes);
+        for (std::size_t i = 0; i < shape.rows; ++i) {
+            for (std::size_t j = 0; j < classes; ++j) {
+                const double w = options.weight.empty() ? 1.0 : options.weight[j];
+                negative |= w * ((1 - eps) * y[i * classes + j] + eps / c) < 0;
+            }
         }
-        const double eps = options.label_smoothing;
-        for (std::size_t j = 0; j < classes; ++j) {
-            const double w = options.weight.empty() ? 1.0 : options.weight[j];
-            s.mixed_sign_targets |=
-                w * ((1 - eps) * target.probs()[i * classes + j] + eps / double(classes)) < 0;
-        }
+        s.mixed_sign_targets = negative;
     }
     const double mean_scale = options.reduction == reduction::mean && masses.mean_divisor != 0
                                   ? 1.0 / std::abs(masses.mean_divisor)
                                   : 1.0;
+    // sum_j T_j with the term sizes T_j = |w_j| ((1 - eps) |y_j| + eps / C): equal to A_i
+    // unless a probability target or a weight is negative, where A_i and a_ij carry rounding
+    // errors relative to these terms even when they cancel.
+    detail::term_sizes sizes(classes, target, options);
     double total = 0, largest = 0;
-    for (const double m : abs_mass) {
+    for (std::size_t i = 0; i < shape.rows; ++i) {
+        const double m = sizes.total(i);
         total += m;
         largest = std::max(largest, m);
     }
-    // For reduction none each row is its own loss: its scale is at most the largest row's.
     s.loss_scale = options.reduction == reduction::none ? largest : total * mean_scale;
     s.grad_scale = largest * mean_scale;
     if (!std::isfinite(s.loss_scale)) s.loss_scale = 0;
@@ -106,13 +180,10 @@ std::vector<double> grad_magnitudes(std::span<const double> probs, std::size_t c
     const double scale = options.reduction == reduction::mean && masses.mean_divisor != 0
                              ? 1.0 / std::abs(masses.mean_divisor)
                              : 1.0;
-    std::vector<double> sizes(classes);
+    detail::term_sizes sizes(classes, target, options);
     std::vector<double> out(shape.size());
-    for (std::size_t i = 0; i < shape.rows; ++i) {
-        const double total = detail::term_sizes(i, classes, target, options, sizes);
-        for (std::size_t j = 0; j < classes; ++j)
-            out[i * classes + j] = scale * (total * std::abs(probs[i * classes + j]) + sizes[j]);
-    }
+    for (std::size_t i = 0; i < shape.rows; ++i)
+        sizes.magnitudes(i, scale, probs.data() + i * classes, out.data() + i * classes);
     return out;
 }
 
