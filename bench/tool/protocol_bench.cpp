@@ -1,7 +1,9 @@
 /// Protocol benchmarks: xentcheck's own per-request overhead with --impl (encode the request,
-/// decode the response, compare with the reference). Part of xentcheck_bench.
+/// decode the response, compare with the reference), and the value scans of a large case's
+/// comparison. Part of xentcheck_bench.
 #include <benchmark/benchmark.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -91,11 +93,44 @@ void BM_per_request_overhead(benchmark::State& state) {
     }
 }
 
+/// The tolerance model's inputs for a large case (rows x classes, 1M values at 8 x 128000): the
+/// problem's measure and the gradient's magnitudes, which scan every value.
+void BM_measure_problem(benchmark::State& state) {
+    const request r = bench_request(state.range(0), state.range(1));
+    const auto ref = xentcheck::cross_entropy<double>(r.logits, r.classes, r.target(), r.options());
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(
+            xentcheck::measure_problem(0x1p-53, r.logits, r.classes, r.target(), r.options()));
+        benchmark::DoNotOptimize(
+            xentcheck::grad_magnitudes(ref.probs, r.classes, r.target(), r.options()).data());
+    }
+}
+
+/// One comparison of a large case's gradient (every value one ulp off, within the bounds), into
+/// a reused result as a check run does it.
+void BM_compare_values(benchmark::State& state) {
+    const request r = bench_request(state.range(0), state.range(1));
+    const auto ref = xentcheck::cross_entropy<double>(r.logits, r.classes, r.target(), r.options());
+    std::vector<double> actual = ref.grad;
+    for (double& v : actual)
+        v = std::nextafter(v, 1.0);
+    const xentcheck::tolerance_model model(
+        xentcheck::measure_problem(0x1p-53, r.logits, r.classes, r.target(), r.options()));
+    const auto mags = xentcheck::grad_magnitudes(ref.probs, r.classes, r.target(), r.options());
+    xentcheck::check_result result;
+    for (auto _ : state) {
+        xentcheck::compare_values(result, "grad", ref.grad, actual, r.classes, model.grad(), mags);
+        benchmark::DoNotOptimize(result.worst_ratio);
+    }
+}
+
 #define XENTCHECK_SHAPES \
     Args({1, 4})->Args({1, 16})->Args({2, 16})->Args({4, 16})->Args({8, 16})->Args({32, 16})
 BENCHMARK(BM_encode_request)->XENTCHECK_SHAPES;
 BENCHMARK(BM_decode_response)->XENTCHECK_SHAPES;
 BENCHMARK(BM_compare_with_reference)->XENTCHECK_SHAPES;
 BENCHMARK(BM_per_request_overhead)->XENTCHECK_SHAPES;
+BENCHMARK(BM_measure_problem)->Args({8, 128000})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_compare_values)->Args({8, 128000})->Unit(benchmark::kMicrosecond);
 
 }  // namespace
