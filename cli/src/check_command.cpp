@@ -4,12 +4,14 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <random>
+#include <thread>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -147,6 +149,15 @@ std::vector<std::string> save_counterexamples(const std::string& dir, const chec
     return paths;
 }
 
+/// A run allocates and frees arrays of up to a few times a case's size many times over (one per
+/// property, request and answer). glibc would map each above 128 KiB afresh and give it back
+/// on free, so every one paid its page faults again (a quarter of an (8, 128000) case's time);
+/// kept in the heap, freed arrays are reused.
+void keep_freed_arrays() {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
 }  // namespace
 
 void setup_check(CLI::App& app, int& exit_code) {
@@ -189,6 +200,10 @@ void setup_check(CLI::App& app, int& exit_code) {
     sub->add_option("--timeout", o->timeout, "Seconds to wait for each answer")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
+    sub->add_option("--jobs", o->jobs,
+                    "Properties whose --cases are tried at once (0: one per core, at most 8)")
+        ->check(CLI::Range(0, 64))
+        ->capture_default_str();
     sub->add_option("--format", o->format, "Report format on stdout")
         ->check(CLI::IsMember({"text", "json", "junit"}))
         ->capture_default_str();
@@ -205,17 +220,13 @@ void setup_check(CLI::App& app, int& exit_code) {
     serve->add_option("--region-fd", *region_fd,
                       "Inherited descriptor of check's shared region (packed requests only)");
     serve->callback([library, region_fd, &exit_code]() {
+        keep_freed_arrays();  // each request's arrays are as large as the last one's
         exit_code = check::serve_library(library->c_str(), *region_fd);
     });
 }
 
 int run_check_command(const check_options& o) {
-    // A run allocates and frees arrays of up to a few times a case's size many times over (one
-    // per property and answer). glibc would map each above 128 KiB afresh and give it back on
-    // free, so every one paid its page faults again (a quarter of an (8, 128000) case's time);
-    // kept in the heap, freed arrays are reused.
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    keep_freed_arrays();
     properties::generator_config config;
     try {
         config = generator_config_for(o.dtype, o.targets, o.reduction, o.features);
@@ -280,6 +291,8 @@ int run_check_command(const check_options& o) {
     run.max_success = o.max_success;
     run.properties = check::default_check_properties();
     run.cases = std::move(fixed);
+    run.jobs =
+        o.jobs != 0 ? o.jobs : std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 8);
     run.timeout = timeout;
     run.exit_grace = client.exit_grace;
     run.startup_latency = std::chrono::duration_cast<std::chrono::nanoseconds>(latency);

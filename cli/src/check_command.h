@@ -24,6 +24,8 @@ struct check_options {
     double timeout = 10;                ///< seconds per request
     std::string format = "text";        ///< text | json | junit
     std::string save;                   ///< directory for counterexample cases, or ""
+    /// --jobs N: properties whose --cases are tried at once (0: the machine's cores, at most 8)
+    std::size_t jobs = 0;
 };
 
 /// Adds `check` (and the hidden `serve-lib PATH`) to `app`; the exit code of the one that runs

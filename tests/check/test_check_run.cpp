@@ -133,6 +133,49 @@ TEST(CheckRun, RememberedAnswersAreKeyedByTheWholeProblem) {
     EXPECT_EQ(impl.requests(), 3u);
 }
 
+TEST(CheckRun, FixedCasesTriedInParallelGiveTheSameOutcome) {
+    // The dE/dp bug fails the gradient properties and passes the others; which property fails
+    // on which case, with which message, must not depend on how many run at once.
+    auto run_with = [](std::size_t jobs) {
+        external_implementation ext("buggy", serve_command(XENTCHECK_EXAMPLE_ABI_BUGGY));
+        memo_implementation impl(ext);
+        run_options o = options_for(default_check_properties());
+        o.max_success = 0;
+        o.jobs = jobs;
+        for (std::size_t c : {2, 5, 300}) {
+            xp::problem p;
+            p.rows = 3;
+            p.classes = c;
+            for (std::size_t k = 0; k < p.rows * c; ++k)
+                p.logits.push_back(static_cast<double>((k * 37) % 11) / 4 - 1);
+            p.target = std::vector<std::int64_t>{0, 1, static_cast<std::int64_t>(c - 1)};
+            o.cases.push_back({p, std::to_string(c) + " classes"});
+        }
+        return run_check(impl, o);
+    };
+    const run_outcome one = run_with(1), several = run_with(4);
+    ASSERT_EQ(one.properties.size(), several.properties.size());
+    EXPECT_FALSE(one.passed());
+    EXPECT_EQ(one.requests, several.requests);
+    int failed = 0;
+    for (std::size_t k = 0; k < one.properties.size(); ++k) {
+        const property_outcome& a = one.properties[k];
+        const property_outcome& b = several.properties[k];
+        EXPECT_EQ(a.name, b.name);
+        EXPECT_EQ(a.passed, b.passed) << a.name;
+        EXPECT_EQ(a.tests, b.tests) << a.name;
+        EXPECT_EQ(a.message, b.message) << a.name;
+        ASSERT_EQ(a.example.has_value(), b.example.has_value()) << a.name;
+        if (a.example) {
+            ++failed;
+            EXPECT_EQ(a.example->origin, b.example->origin) << a.name;
+            EXPECT_EQ(xp::identity(a.example->problem), xp::identity(b.example->problem));
+        }
+    }
+    EXPECT_GE(failed, 3);                                        // the gradient properties
+    EXPECT_LT(failed, static_cast<int>(one.properties.size()));  // not the probabilities'
+}
+
 TEST(CheckRun, UnknownPropertyNamesAreRejected) {
     external_implementation ext("numpy", python_command("python/numpy_impl.py"));
     memo_implementation impl(ext);

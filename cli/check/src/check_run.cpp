@@ -3,8 +3,12 @@
 #include "xentcheck/check/check_run.h"
 
 #include <algorithm>
+#include <atomic>
+#include <limits>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 #include <unordered_set>
 
 #include <rapidcheck/Seq.h>
@@ -300,6 +304,75 @@ bool run_outcome::passed() const noexcept {
                        [](const property_outcome& p) { return p.passed; });
 }
 
+namespace {
+
+/// What one property's fixed cases showed.
+struct fixed_outcome {
+    int tests = 0;                           // fixed cases tried
+    std::optional<std::size_t> failed_case;  // index in run_options::cases of the first failure
+    props::verdict verdict;                  // its verdict
+    clock::duration spent{0};                // wall time
+};
+
+/// Tries every property's fixed cases, `o.jobs` properties at a time. A property tries its
+/// fixed cases before anything else, and what it finds there does not depend on other
+/// properties, so they can be tried in parallel: while one property waits for the
+/// implementation's answer, another computes its reference values and comparisons (the memo
+/// and the reference's facts are shared and thread-safe).
+std::vector<fixed_outcome> try_fixed_cases(const std::vector<const props::property_info*>& infos,
+                                           std::vector<std::unique_ptr<property_runner>>& runners,
+                                           const run_options& o,
+                                           const progress_callback& progress) {
+    std::vector<fixed_outcome> found(infos.size());
+    if (o.cases.empty()) return found;
+    std::atomic<std::size_t> next{0};
+    auto work = [&] {
+        for (std::size_t index = next++; index < infos.size(); index = next++) {
+            const props::property_info& info = *infos[index];
+            const auto started = clock::now();
+            fixed_outcome& f = found[index];
+            run_progress where;
+            where.index = index;
+            where.count = infos.size();
+            where.property = info.name;
+            where.planned = static_cast<int>(o.cases.size()) + o.max_success;
+            // Fixed cases beyond what the property can afford (the registry's own limits: 64
+            // classes for the Hessian differences, 4097 classes and 8192 values for the loss
+            // differences, ...) are not tried by it. The run's generator sizes do not apply: a
+            // case the user asked for is tried by every property whose cost is linear in its
+            // size.
+            props::generator_config unbounded = o.config;
+            unbounded.max_classes = unbounded.max_rows = unbounded.max_elements =
+                std::numeric_limits<std::size_t>::max();
+            const props::generator_config affordable = info.config_for(unbounded);
+            for (std::size_t k = 0; k < o.cases.size(); ++k) {
+                const fixed_case& fc = o.cases[k];
+                if (assumes_nonnegative_targets(info.name) && !has_nonnegative_targets(fc.problem))
+                    continue;
+                if (!fits(fc.problem, affordable)) continue;
+                ++f.tests;
+                props::verdict v = runners[index]->check(fc.problem);
+                where.tested = f.tests;
+                if (progress) progress(where);
+                if (!v) {
+                    f.failed_case = k;
+                    f.verdict = std::move(v);
+                    break;
+                }
+            }
+            f.spent = clock::now() - started;
+        }
+    };
+    const std::size_t helpers = std::min(std::max<std::size_t>(o.jobs, 1), infos.size()) - 1;
+    std::vector<std::jthread> threads;
+    for (std::size_t t = 0; t < helpers; ++t)
+        threads.emplace_back(work);
+    work();
+    return found;  // the threads are joined first, as they go out of scope
+}
+
+}  // namespace
+
 run_outcome run_check(memo_implementation& impl, const run_options& o,
                       const progress_callback& progress) {
     std::vector<const props::property_info*> infos;
@@ -311,6 +384,24 @@ run_outcome run_check(memo_implementation& impl, const run_options& o,
     const auto run_start = clock::now();
     const std::size_t requests_before = impl.requests(), faults_before = impl.faults();
     impl.client().set_timeouts(o.timeout, o.restart_timeout);
+    // Properties may report progress from several threads (the fixed cases): one at a time.
+    std::mutex progress_mutex;
+    const progress_callback report = [&](const run_progress& where) {
+        const std::lock_guard lock(progress_mutex);
+        if (progress) progress(where);
+    };
+    clock::duration shrinking_spent{0};
+    std::vector<std::unique_ptr<property_runner>> runners;
+    for (std::size_t index = 0; index < infos.size(); ++index) {
+        run_progress where;
+        where.index = index;
+        where.count = infos.size();
+        where.property = infos[index]->name;
+        where.planned = static_cast<int>(o.cases.size()) + o.max_success;
+        runners.push_back(std::make_unique<property_runner>(impl, o, *infos[index], report, where,
+                                                            shrinking_spent));
+    }
+    const std::vector<fixed_outcome> fixed = try_fixed_cases(infos, runners, o, report);
     run_outcome run;
     // The minimal counterexamples found so far: every later property tries them first, so a
     // fault found once (a crash, a hang) is not searched for and shrunk again from scratch.
@@ -319,9 +410,9 @@ run_outcome run_check(memo_implementation& impl, const run_options& o,
     std::unordered_set<std::string> fixed_ids;
     for (const fixed_case& fc : o.cases)
         fixed_ids.insert(props::identity(fc.problem));
-    clock::duration shrinking_spent{0};
     for (std::size_t index = 0; index < infos.size(); ++index) {
         const props::property_info& info = *infos[index];
+        property_runner& runner = *runners[index];
         const auto started = clock::now();
         property_outcome out;
         out.name = std::string(info.name);
@@ -331,35 +422,19 @@ run_outcome run_check(memo_implementation& impl, const run_options& o,
         where.count = infos.size();
         where.property = info.name;
         where.planned = static_cast<int>(o.cases.size()) + o.max_success;
-        property_runner runner(impl, o, info, progress, where, shrinking_spent);
         auto tick = [&] {
             where.tested = out.tests;
-            if (progress) progress(where);
+            report(where);
         };
         const props::generator_config config = check_config(info, o.config);
         std::optional<shrinkable> failing;
         std::string origin;
         props::verdict v;
-        // Fixed cases beyond what the property can afford (the registry's own limits: 64
-        // classes for the Hessian differences, 4097 classes and 8192 values for the loss
-        // differences, ...) are not tried by it. The run's generator sizes do not apply: a
-        // case the user asked for is tried by every property whose cost is linear in its size.
-        props::generator_config unbounded = o.config;
-        unbounded.max_classes = unbounded.max_rows = unbounded.max_elements =
-            std::numeric_limits<std::size_t>::max();
-        const props::generator_config affordable = info.config_for(unbounded);
-        for (const fixed_case& fc : o.cases) {
-            if (assumes_nonnegative_targets(info.name) && !has_nonnegative_targets(fc.problem))
-                continue;
-            if (!fits(fc.problem, affordable)) continue;
-            ++out.tests;
-            v = runner.check(fc.problem);
-            tick();
-            if (!v) {
-                failing = rc::shrinkable::just(props::labelled_problem{fc.problem, {}, {}});
-                origin = fc.origin;
-                break;
-            }
+        out.tests = fixed[index].tests;
+        if (const auto k = fixed[index].failed_case) {
+            v = fixed[index].verdict;
+            failing = rc::shrinkable::just(props::labelled_problem{o.cases[*k].problem, {}, {}});
+            origin = o.cases[*k].origin;
         }
         for (std::size_t k = 0; !failing && k < carried.size(); ++k) {
             const props::labelled_problem earlier = carried[k].second.value();
@@ -399,7 +474,8 @@ run_outcome run_check(memo_implementation& impl, const run_options& o,
             if (!known) carried.emplace_back(out.name, best);
         }
         out.note = runner.internal_note();
-        out.seconds = seconds_since(started);
+        out.seconds =
+            std::chrono::duration<double>(fixed[index].spent).count() + seconds_since(started);
         run.properties.push_back(std::move(out));
     }
     run.seconds = seconds_since(run_start);

@@ -2,6 +2,7 @@
 #include "xentcheck/check/memo_implementation.h"
 
 #include <algorithm>
+#include <mutex>
 
 namespace xentcheck::check {
 
@@ -98,6 +99,7 @@ properties::outputs memo_implementation::evaluate(const properties::problem& p) 
 
 std::shared_ptr<const properties::outputs> memo_implementation::evaluate_shared(
     const properties::problem& p) {
+    const std::lock_guard lock(mutex_);
     const std::size_t hash = properties::problem_hash(p);
     if (const auto it = find(p, hash); it != entries_.end()) {
         entries_.splice(entries_.begin(), entries_, it);
@@ -133,6 +135,7 @@ std::shared_ptr<const properties::outputs> memo_implementation::evaluate_shared(
 
 std::vector<properties::attempt> memo_implementation::evaluate_batch(
     std::span<const properties::problem> problems) {
+    const std::lock_guard lock(mutex_);
     const std::size_t starts = client().starts();
     const auto began = std::chrono::steady_clock::now();
     std::vector<outcome> got = inner_.evaluate_batch(problems);
@@ -155,21 +158,25 @@ std::vector<properties::attempt> memo_implementation::evaluate_batch(
 }
 
 bool memo_implementation::remembered_timeout(const properties::problem& p) const {
+    const std::lock_guard lock(mutex_);
     const auto it = find(p);
     return it != entries_.end() && !it->ok && it->why.kind == fault_kind::timed_out;
 }
 
 void memo_implementation::forget(const properties::problem& p) {
+    const std::lock_guard lock(mutex_);
     const auto it = find(p, properties::problem_hash(p));
     if (it != entries_.end()) erase(it);
 }
 
 void memo_implementation::start_recording() {
+    const std::lock_guard lock(mutex_);
     recorded_.clear();
     recording_ = true;
 }
 
 std::vector<evaluation_record> memo_implementation::stop_recording() {
+    const std::lock_guard lock(mutex_);
     recording_ = false;
     return std::move(recorded_);
 }

@@ -164,11 +164,11 @@ verdict hessian_matches_gradient_differences(implementation& impl, const problem
         const long double hm = static_cast<long double>(p.logits[k]) - down[k];
         if (!(hp > step / 2 && hp < 2 * step && hm > step / 2 && hm < 2 * step)) continue;
         detail::answer gp, gm;
-        if (auto failed = detail::evaluate(impl, detail::with_logits(p, up), gp,
-                                           "the problem with one logit raised"))
+        if (auto failed = detail::evaluate_once(impl, detail::with_logits(p, up), gp,
+                                                "the problem with one logit raised"))
             return *failed;
-        if (auto failed = detail::evaluate(impl, detail::with_logits(p, down), gm,
-                                           "the problem with one logit lowered"))
+        if (auto failed = detail::evaluate_once(impl, detail::with_logits(p, down), gm,
+                                                "the problem with one logit lowered"))
             return *failed;
         // Asymmetric central difference: truncation f'' (hp - hm) / 2 + f''' (hp^3 + hm^3) /
         // (6 (hp + hm)), rounding 2 e / (hp + hm).

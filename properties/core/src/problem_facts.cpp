@@ -1,7 +1,6 @@
-/// Facts of a problem computed once per thread and shared by the properties that check it.
+/// Facts of a problem computed once and shared by the properties that check it.
 #include "problem_facts.h"
 
-#include <algorithm>
 #include <list>
 #include <unordered_map>
 
@@ -10,12 +9,12 @@
 namespace xentcheck::properties::detail {
 
 const tolerance_model& problem_facts::tolerance() const {
-    if (!model_) model_ = p_.tolerance();
+    std::call_once(model_once_, [this] { model_ = p_.tolerance(); });
     return *model_;
 }
 
 const outputs& problem_facts::truth() const {
-    if (!truth_) {
+    std::call_once(truth_once_, [this] {
         // Float32 problems are float-exact, so this is the exact answer rounded once whatever
         // the dtype.
         const std::vector<long double> z(p_.logits.begin(), p_.logits.end());
@@ -25,8 +24,8 @@ const outputs& problem_facts::truth() const {
                          std::vector<double>(r.loss.begin(), r.loss.end()),
                          std::vector<double>(r.grad.begin(), r.grad.end())};
         exact_probs_ = std::move(r.probs);
-    }
-    return *truth_;
+    });
+    return truth_;
 }
 
 std::span<const long double> problem_facts::exact_probs() const {
@@ -35,23 +34,18 @@ std::span<const long double> problem_facts::exact_probs() const {
 }
 
 const effective_targets& problem_facts::effective() const {
-    if (!effective_) effective_ = detail::effective(p_);
-    return *effective_;
+    std::call_once(effective_once_, [this] { effective_ = detail::effective(p_); });
+    return effective_;
 }
 
 const std::vector<double>& problem_facts::grad_magnitudes() const {
-    if (!magnitudes_) magnitudes_ = grad_magnitudes_of(p_, truth());
-    return *magnitudes_;
+    std::call_once(magnitudes_once_, [this] { magnitudes_ = grad_magnitudes_of(p_, truth()); });
+    return magnitudes_;
 }
 
 const std::vector<bool>& problem_facts::defined_rows() const {
-    if (!defined_) defined_ = detail::defined_rows(p_);
-    return *defined_;
-}
-
-bool problem_facts::all_rows_defined() const {
-    const auto& keep = defined_rows();
-    return std::find(keep.begin(), keep.end(), false) == keep.end();
+    std::call_once(defined_once_, [this] { defined_ = detail::defined_rows(p_); });
+    return defined_;
 }
 
 std::size_t problem_facts::bytes() const noexcept {
@@ -70,11 +64,12 @@ std::size_t problem_facts::bytes() const noexcept {
 
 namespace {
 
-/// The facts of this thread's recent problems, most recently used first.
+/// The facts of recent problems, most recently used first.
 class facts_memory {
   public:
     std::shared_ptr<const problem_facts> get(const problem& p) {
         const std::size_t hash = problem_hash(p);
+        const std::lock_guard lock(mutex_);
         const auto [first, last] = index_.equal_range(hash);
         for (auto it = first; it != last; ++it) {
             if (!same_problem((*it->second)->subject(), p)) continue;
@@ -107,12 +102,13 @@ class facts_memory {
     entry_list entries_;
     std::unordered_multimap<std::size_t, entry_list::iterator> index_;
     std::size_t used_ = 0;
+    std::mutex mutex_;
 };
 
 }  // namespace
 
 std::shared_ptr<const problem_facts> facts_of(const problem& p) {
-    thread_local facts_memory memory;
+    static facts_memory memory;
     return memory.get(p);
 }
 

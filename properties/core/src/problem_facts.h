@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <vector>
@@ -15,7 +16,8 @@ namespace xentcheck::properties::detail {
 /// model, the reference's answer, the effective targets, the gradient magnitudes and the
 /// defined rows. Every property of a run asks for some of them on the same problem, and for an
 /// (8, 128000) problem each costs milliseconds, so each is computed on first use and kept.
-/// Facts are not thread-safe: each thread has its own (facts_of()).
+/// Facts may be shared between threads: each is computed once (the first caller computes it,
+/// others wait for it) and never changes after.
 class problem_facts {
   public:
     /// The facts of `p` (a copy is kept: the facts must not change with the caller's problem).
@@ -36,25 +38,26 @@ class problem_facts {
     const std::vector<double>& grad_magnitudes() const;
     /// Whether each row has a finite logit (defined_rows()).
     const std::vector<bool>& defined_rows() const;
-    /// Whether every row is defined (then kept_rows() views need no copy).
-    bool all_rows_defined() const;
 
     /// Bytes these facts hold once all are computed: what the memory budget counts.
     std::size_t bytes() const noexcept;
 
   private:
     problem p_;
+    mutable std::once_flag model_once_, truth_once_, effective_once_, magnitudes_once_,
+        defined_once_;
     mutable std::optional<tolerance_model> model_;
-    mutable std::optional<outputs> truth_;
+    mutable outputs truth_;
     mutable std::vector<long double> exact_probs_;
-    mutable std::optional<effective_targets> effective_;
-    mutable std::optional<std::vector<double>> magnitudes_;
-    mutable std::optional<std::vector<bool>> defined_;
+    mutable effective_targets effective_;
+    mutable std::vector<double> magnitudes_;
+    mutable std::vector<bool> defined_;
 };
 
-/// The facts of `p`. Each thread remembers the facts of its recent problems (up to 128 MiB as
-/// counted by bytes(), least recently used dropped first), keyed by problem_hash() and
-/// same_problem(): a lookup costs one comparison of the problem's values, not a recomputation.
+/// The facts of `p`. The facts of recent problems are remembered (up to 128 MiB as counted by
+/// bytes(), least recently used dropped first; shared by all threads), keyed by problem_hash()
+/// and same_problem(): a lookup costs one comparison of the problem's values, not a
+/// recomputation.
 std::shared_ptr<const problem_facts> facts_of(const problem& p);
 
 }  // namespace xentcheck::properties::detail

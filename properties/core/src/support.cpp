@@ -10,14 +10,11 @@
 
 namespace xentcheck::properties::detail {
 
-std::optional<verdict> evaluate(implementation& impl, const problem& p, answer& answered,
-                                const char* what) {
-    try {
-        answered = impl.evaluate_shared(p);
-    } catch (const std::exception& e) {
-        return verdict::fail(impl.name() + " failed to evaluate " + what + ": " + e.what());
-    }
-    const outputs& out = *answered;
+namespace {
+
+/// A failing verdict when `out` has the wrong number of values for `p`.
+std::optional<verdict> check_sizes(const implementation& impl, const problem& p, const outputs& out,
+                                   const char* what) {
     const std::size_t n = p.rows * p.classes;
     auto wrong = [&](const char* field, std::size_t have, std::size_t want) {
         return verdict::fail(impl.name() + " returned " + std::to_string(have) + " " + field +
@@ -27,6 +24,29 @@ std::optional<verdict> evaluate(implementation& impl, const problem& p, answer& 
     if (out.grad.size() != n) return wrong("grad", out.grad.size(), n);
     if (out.loss.size() != p.loss_size()) return wrong("loss", out.loss.size(), p.loss_size());
     return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<verdict> evaluate(implementation& impl, const problem& p, answer& answered,
+                                const char* what) {
+    try {
+        answered = impl.evaluate_shared(p);
+    } catch (const std::exception& e) {
+        return verdict::fail(impl.name() + " failed to evaluate " + what + ": " + e.what());
+    }
+    return check_sizes(impl, p, *answered, what);
+}
+
+std::optional<verdict> evaluate_once(implementation& impl, const problem& q, answer& answered,
+                                     const char* what) {
+    std::vector<attempt> got = impl.evaluate_batch(std::span<const problem>(&q, 1));
+    if (got.size() != 1 || !got[0].ok) {
+        return verdict::fail(impl.name() + " failed to evaluate " + what + ": " +
+                             (got.size() == 1 ? got[0].error : "no answer"));
+    }
+    answered = std::make_shared<const outputs>(std::move(got[0].values));
+    return check_sizes(impl, q, *answered, what);
 }
 
 std::string describe(const check_result& r) {

@@ -24,6 +24,13 @@ using answer = std::shared_ptr<const outputs>;
 std::optional<verdict> evaluate(implementation& impl, const problem& p, answer& out,
                                 const char* what = "the problem");
 
+/// As evaluate(), for a problem derived from the one checked (shifted, permuted, one row
+/// alone): asked through evaluate_batch(), so the implementation does not remember the answer.
+/// Each such problem is asked once, and remembering an (8, 128000) answer would take memory
+/// from the problems that properties share.
+std::optional<verdict> evaluate_once(implementation& impl, const problem& q, answer& out,
+                                     const char* what);
+
 /// The verdict of lib check results: passes when all passed, else describes the first
 /// failures (value, expected, actual, error, bound).
 verdict from_checks(const std::vector<check_result>& results);

@@ -37,7 +37,8 @@ verdict shift_invariance(implementation& impl, const problem& p) {
     for (const double top : {0.0, 709.0}) {
         const problem q = detail::with_logits(p, shifted_logits(p, top));
         detail::answer out;
-        if (auto failed = detail::evaluate(impl, q, out, "the shifted problem")) return *failed;
+        if (auto failed = detail::evaluate_once(impl, q, out, "the shifted problem"))
+            return *failed;
         // The shifted logits are rounded to the dtype: an input perturbation the shifted
         // problem's own bounds (with its larger max |z|) cover.
         const tolerance_model shifted = q.tolerance();
@@ -93,7 +94,7 @@ verdict permutation_equivariance(implementation& impl, const problem& p) {
     }
     detail::answer base, out;
     if (auto failed = detail::evaluate(impl, p, base)) return *failed;
-    if (auto failed = detail::evaluate(impl, q, out, "the permuted problem")) return *failed;
+    if (auto failed = detail::evaluate_once(impl, q, out, "the permuted problem")) return *failed;
     // Expected: the original outputs with their classes permuted the same way.
     auto permuted = [&](const std::vector<double>& v) {
         std::vector<double> r(v.size());
@@ -128,7 +129,7 @@ verdict batch_equals_rows(implementation& impl, const problem& p) {
         q.reduction = xentcheck::reduction::sum;
         detail::answer out;
         const std::string what = "row " + std::to_string(i) + " alone";
-        if (auto failed = detail::evaluate(impl, q, out, what.c_str())) return *failed;
+        if (auto failed = detail::evaluate_once(impl, q, out, what.c_str())) return *failed;
         probs.insert(probs.end(), out->probs.begin(), out->probs.end());
         // Row i contributes s * (its own gradient); an ignored row contributes nothing even
         // when every row is ignored and s = 1/0.

@@ -50,6 +50,9 @@ struct run_options {
     std::chrono::milliseconds exit_grace{
         1000};             ///< the client's exit grace (restored after shrinking)
     shrink_limits shrink;  ///< shrinking limits
+    /// Properties whose fixed cases are tried at once (threads; 1: one after the other).
+    /// Reports are the same whatever the number, except the properties' times, which overlap.
+    std::size_t jobs = 1;
 };
 
 /// The properties `xentcheck check` runs, in order: agreement with the reference, the
@@ -112,7 +115,9 @@ using progress_callback = std::function<void(const run_progress&)>;
 /// Runs each property of options.properties against `impl`: the fixed cases, then the
 /// counterexamples earlier properties of this run shrank to (when they fit the property's
 /// generator configuration), then options.max_success generated problems; the first failure is
-/// shrunk within options.shrink. Throws std::invalid_argument for an unknown property name.
+/// shrunk within options.shrink. The fixed cases of options.jobs properties are tried at once
+/// (what a property finds there does not depend on the others); the rest runs property after
+/// property. Throws std::invalid_argument for an unknown property name.
 run_outcome run_check(memo_implementation& impl, const run_options& options,
                       const progress_callback& progress = {});
 

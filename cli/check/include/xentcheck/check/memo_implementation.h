@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <list>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -30,7 +31,9 @@ struct evaluation_record {
 /// - it counts requests, timeouts and restarts and measures the slowest answer of a running
 ///   process, which sets the shorter timeouts used while shrinking;
 /// - it can record every evaluation of a stretch (the re-check of a counterexample) so a
-///   report can show the problem whose answer disagrees with the reference.
+///   report can show the problem whose answer disagrees with the reference;
+/// - several threads may evaluate through it at once: one request is in flight at a time
+///   (the process answers in order), and an answer one thread got is remembered for the others.
 class memo_implementation final : public properties::implementation {
   public:
     /// Wraps `inner` (not owned); remembers up to `byte_budget` bytes of answers.
@@ -97,6 +100,7 @@ class memo_implementation final : public properties::implementation {
     std::size_t requests_ = 0, timeouts_ = 0, faults_ = 0;
     std::chrono::nanoseconds slowest_{0};
     bool recording_ = false;
+    mutable std::mutex mutex_;  // guards everything above and the process client's requests
     std::vector<evaluation_record> recorded_;
 };
 

@@ -57,9 +57,9 @@ class implementation {
 /// The truth: lib's reference evaluated in long double and rounded to double, whatever
 /// p.dtype is (float32 problems are float-exact, so this is the exact answer rounded once).
 /// Checked values of dtype T are held to it under the tolerance model with unit_roundoff<T>().
-/// Properties ask it for the same problems again and again, so each thread remembers the
-/// answers of its recent problems (with what else properties derive from a problem alone, up to
-/// 128 MiB, least recently used dropped first); this returns a copy of the remembered answer.
+/// Properties ask it for the same problems again and again, so the answers to recent problems
+/// are remembered (with what else properties derive from a problem alone, up to 128 MiB, least
+/// recently used dropped first; thread-safe); this returns a copy of the remembered answer.
 outputs reference_outputs(const problem& p);
 
 /// lib's reference as an implementation.
