@@ -87,6 +87,29 @@ TEST(probs_preserve_order, catches_probabilities_out_of_logit_order) {
     }
 }
 
+TEST(probs_preserve_order, orders_logits_closer_than_a_float_apart) {
+    // Logits 4 + k 2^-30 for k in [0, 2^9), shuffled: up to 2^8 of them round to each float
+    // near 4, so their order is decided only among the doubles. The reference passes; a
+    // probability moved by a few such steps (relative 2^-22, far beyond the rounding bound) is
+    // caught in either direction.
+    for (const std::size_t classes : {std::size_t{300}, std::size_t{5000}}) {
+        std::mt19937_64 rng(classes);
+        xp::problem p;
+        p.rows = 1;
+        p.classes = classes;
+        for (std::size_t j = 0; j < classes; ++j)
+            p.logits.push_back(4 + std::ldexp(static_cast<double>(rng() % 512), -30));
+        p.logits[0] = 4;
+        p.logits[1] = 4 + std::ldexp(256.0, -30);
+        p.target = std::vector<std::int64_t>{0};
+        xp::reference_implementation reference;
+        const xp::verdict right = xp::probs_preserve_order(reference, p);
+        EXPECT_TRUE(right.passed) << classes << ": " << right.message;
+        swapping wrong(0, 1);
+        EXPECT_FALSE(xp::probs_preserve_order(wrong, p).passed) << classes;
+    }
+}
+
 TEST(probs_preserve_order, catches_unequal_probabilities_of_tied_logits) {
     for (const std::size_t classes : {std::size_t{300}, std::size_t{5000}}) {
         const xp::problem p = row_problem(classes, classes + 1);

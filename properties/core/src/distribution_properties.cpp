@@ -34,48 +34,75 @@ verdict probs_sum_to_one(implementation& impl, const problem& p) {
 
 namespace {
 
-/// A class of a row and its logit's order_key, sorted by (key, class).
-struct logit_rank {
-    std::uint64_t key;
-    std::size_t index;
-};
-
 /// An unsigned key that orders like the double (-0 taken as +0, so the two stay a tie). It is a
-/// total order (NaN, which valid problems never hold, sorts above +inf), so both sorts below are
-/// well defined for any input and give the same order.
+/// total order (NaN, which valid problems never hold, sorts above +inf or, negative, below
+/// -inf), so the sort below is well defined for any input.
 std::uint64_t order_key(double z) {
     const std::uint64_t bits = std::bit_cast<std::uint64_t>(z == 0 ? 0.0 : z);
     return bits >> 63 ? ~bits : bits | (std::uint64_t{1} << 63);
 }
 
-/// Long rows are sorted by their keys in four stable passes of 16 bits (a vocabulary-sized
-/// row in a few milliseconds; a comparison sort was most of such a case's time here).
-void radix_sort(std::vector<logit_rank>& order) {
-    std::vector<logit_rank> spare(order.size());
-    std::vector<std::size_t> count(std::size_t{1} << 16);
-    for (int shift = 0; shift < 64; shift += 16) {
-        std::fill(count.begin(), count.end(), 0);
-        for (const logit_rank& r : order)
-            ++count[r.key >> shift & 0xFFFF];
+/// The same for the logit rounded to float: coarser, but never out of order (rounding is
+/// monotonic), so sorting by it and then by order_key() within its ties is sorting by
+/// order_key().
+std::uint32_t coarse_key(double z) {
+    const float f = static_cast<float>(z);
+    const std::uint32_t bits = std::bit_cast<std::uint32_t>(f == 0 ? 0.0f : f);
+    return bits >> 31 ? ~bits : bits | (std::uint32_t{1} << 31);
+}
+
+/// Sorts items (coarse key << 32 | class) by their upper 32 bits in three stable passes of 11
+/// bits (2048 buckets stay in the first-level cache). The counts of every pass are taken in
+/// one scan, and a pass whose digit is the same for every key is skipped.
+void radix_sort_by_coarse_key(std::vector<std::uint64_t>& items) {
+    constexpr int bits = 11, passes = 3;
+    constexpr std::size_t buckets = std::size_t{1} << bits;
+    auto digit = [](std::uint64_t item, int d) {
+        return static_cast<std::size_t>(item >> (32 + d * bits) & (buckets - 1));
+    };
+    std::vector<std::uint64_t> spare(items.size());
+    std::vector<std::size_t> count(passes * buckets, 0);
+    for (const std::uint64_t item : items) {
+        for (int d = 0; d < passes; ++d)
+            ++count[d * buckets + digit(item, d)];
+    }
+    for (int d = 0; d < passes; ++d) {
+        std::size_t* c = count.data() + d * buckets;
+        if (c[digit(items.front(), d)] == items.size()) continue;
         std::size_t sum = 0;
-        for (std::size_t& n : count)
-            sum += std::exchange(n, sum);
-        for (const logit_rank& r : order)
-            spare[count[r.key >> shift & 0xFFFF]++] = r;
-        order.swap(spare);
+        for (std::size_t b = 0; b < buckets; ++b)
+            sum += std::exchange(c[b], sum);
+        for (const std::uint64_t item : items)
+            spare[c[digit(item, d)]++] = item;
+        items.swap(spare);
     }
 }
 
-/// The classes of one row in increasing logit order, equal logits in class order.
-void sort_by_logit(const double* z, std::vector<logit_rank>& order) {
-    for (std::size_t j = 0; j < order.size(); ++j)
-        order[j] = {order_key(z[j]), j};
-    if (order.size() >= 4096) {
-        radix_sort(order);  // stable: ties stay in class order
+/// The classes of one row in increasing logit order (order_key), equal logits in class order:
+/// 8-byte items (coarse key, class) are sorted (radix passes from 4096 classes on, a
+/// comparison sort below), then each run of equal coarse keys by (order_key, class). Such runs
+/// are rare and short: logits within a float's rounding of each other, or equal.
+void sort_by_logit(const double* z, std::vector<std::uint64_t>& items) {
+    for (std::size_t j = 0; j < items.size(); ++j)
+        items[j] = std::uint64_t{coarse_key(z[j])} << 32 | j;
+    if (items.size() >= 4096) {
+        radix_sort_by_coarse_key(items);  // stable: ties stay in class order
     } else {
-        std::sort(order.begin(), order.end(), [](const logit_rank& a, const logit_rank& b) {
-            return a.key < b.key || (a.key == b.key && a.index < b.index);
-        });
+        std::sort(items.begin(), items.end());
+    }
+    const auto by_logit = [z](std::uint64_t a, std::uint64_t b) {
+        const std::uint64_t ka = order_key(z[a & 0xFFFFFFFF]), kb = order_key(z[b & 0xFFFFFFFF]);
+        return ka < kb || (ka == kb && (a & 0xFFFFFFFF) < (b & 0xFFFFFFFF));
+    };
+    for (std::size_t from = 0; from < items.size();) {
+        std::size_t to = from + 1;
+        while (to < items.size() && items[to] >> 32 == items[from] >> 32)
+            ++to;
+        if (to - from > 1) {
+            std::sort(items.begin() + static_cast<std::ptrdiff_t>(from),
+                      items.begin() + static_cast<std::ptrdiff_t>(to), by_logit);
+        }
+        from = to;
     }
 }
 
@@ -88,18 +115,27 @@ verdict probs_preserve_order(implementation& impl, const problem& p) {
     const tolerance tol = facts->tolerance().probs();
     const std::vector<bool>& keep = facts->defined_rows();
     const std::size_t c = p.classes;
-    std::vector<logit_rank> order(c);
+    std::vector<std::uint64_t> order(c);  // (coarse key << 32 | class), sorted
     for (std::size_t i = 0; i < p.rows; ++i) {
         if (!keep[i]) continue;
         const double* z = p.logits.data() + i * c;
         const double* q = out->probs.data() + i * c;
         sort_by_logit(z, order);
-        // Adjacent pairs in logit order: each probability carries its own rounding bound.
+        // Adjacent pairs in logit order: each probability carries its own rounding bound. Each
+        // class is read once (its values are carried to the next pair): the reads follow the
+        // sorted order, so they are scattered over the row.
+        std::size_t b = order[0] & 0xFFFFFFFF;
+        double zb = z[b], qb = q[b], bound_b = tol.bound(std::abs(qb));
         for (std::size_t k = 0; k + 1 < c; ++k) {
-            const std::size_t a = order[k].index, b = order[k + 1].index;
-            const double allowed = tol.bound(std::abs(q[a])) + tol.bound(std::abs(q[b]));
-            const bool tie = z[a] == z[b];
-            const bool ok = tie ? std::abs(q[a] - q[b]) <= allowed : q[a] <= q[b] + allowed;
+            const std::size_t a = b;
+            const double za = zb, qa = qb, bound_a = bound_b;
+            b = order[k + 1] & 0xFFFFFFFF;
+            zb = z[b];
+            qb = q[b];
+            bound_b = tol.bound(std::abs(qb));
+            const double allowed = bound_a + bound_b;
+            const bool tie = za == zb;
+            const bool ok = tie ? std::abs(qa - qb) <= allowed : qa <= qb + allowed;
             if (ok) continue;
             std::ostringstream os;
             os << "probs_preserve_order: row " << i << ": z[" << a << "] = " << show_number(z[a])
