@@ -56,7 +56,9 @@ shared_region shared_region::attach(int fd) noexcept {
 }
 
 bool shared_region::map(std::size_t bytes) noexcept {
-    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+    // Populated at once: a large request's arrays would otherwise fault in page by page, in
+    // xentcheck and again in its serve-lib child, after every growth of the region.
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_, 0);
     if (p == MAP_FAILED) return false;
     if (data_ != nullptr) munmap(data_, size_);
     data_ = static_cast<std::byte*>(p);
