@@ -85,22 +85,23 @@ verdict grad_matches_chain_rule(implementation& impl, const problem& p) {
     // that a_j / p_j overflows even in long double (p_j < a_j e^-11356, e.g. logit gaps of
     // 1e4 and more), the chain path cannot be evaluated: skip the row.
     std::vector<bool> keep = facts->defined_rows();
-    const std::size_t n = p.rows * c;
-    std::vector<long double> dedp(n, 0.0L), chain(n);
+    // Row by row, so the long double intermediates take one row's memory, not the batch's.
+    std::vector<double> expected(p.rows * c);
+    std::vector<long double> dedp(c), chain(c);
     for (std::size_t i = 0; i < p.rows; ++i) {
+        const std::span<const long double> row = probs.subspan(i * c, c);
+        const long double* a = e.a.data() + i * c;
+        std::fill(dedp.begin(), dedp.end(), 0.0L);
         for (std::size_t j = 0; j < c && keep[i]; ++j) {
-            const std::size_t k = i * c + j;
-            if (e.a[k] == 0) continue;
-            dedp[k] = -e.a[k] / probs[k];
-            if (!std::isfinite(dedp[k])) keep[i] = false;
+            if (a[j] == 0) continue;
+            dedp[j] = -a[j] / row[j];
+            if (!std::isfinite(dedp[j])) keep[i] = false;
         }
-    }
-    xentcheck::softmax_jvp<long double>(probs, c, dedp, chain);
-    std::vector<double> expected(n);
-    for (std::size_t i = 0; i < p.rows; ++i) {
+        if (!keep[i]) continue;
+        xentcheck::softmax_jvp<long double>(row, c, dedp, chain);
         const long double s = p.row_ignored(i) ? 0.0L : e.scale;
         for (std::size_t j = 0; j < c; ++j)
-            expected[i * c + j] = static_cast<double>(s * chain[i * c + j]);
+            expected[i * c + j] = static_cast<double>(s * chain[j]);
     }
     // The chain path cancels -a_j against p_j sum_k a_k in long double: its own error is
     // safety (C + 2) u_ld times the entry's magnitude s (A p_j + a_j).
