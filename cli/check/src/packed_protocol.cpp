@@ -288,6 +288,28 @@ decoded_request decode_packed_request(std::string_view line, shared_region* regi
     return d;
 }
 
+packed_answer_layout packed_answer_layout::of(const response_shape& shape,
+                                              std::size_t at) noexcept {
+    const std::size_t n = shape.rows * shape.classes;
+    const std::size_t losses = shape.reduction == reduction::none ? shape.rows : 1;
+    return {at, at + n * 8, at + (n + losses) * 8, at + (2 * n + losses) * 8};
+}
+
+void encode_packed_response_in_place(std::int64_t id, const response_shape& shape,
+                                     const packed_answer_layout& layout, std::string& out) {
+    const std::size_t n = shape.rows * shape.classes;
+    const std::size_t losses = shape.reduction == reduction::none ? shape.rows : 1;
+    out += "{\"id\":";
+    append_json_integer(out, id);
+    out += ",\"probs\":";
+    append_reference(out, layout.probs, n);
+    out += ",\"loss\":";
+    append_reference(out, layout.loss, losses);
+    out += ",\"grad\":";
+    append_reference(out, layout.grad, n);
+    out += "}\n";
+}
+
 void encode_packed_response(std::int64_t id, const response_values& values,
                             const response_shape& shape, std::string& out, shared_region* region,
                             std::optional<std::size_t> answer_at) {
@@ -297,25 +319,25 @@ void encode_packed_response(std::int64_t id, const response_values& values,
         throw std::invalid_argument("encode_packed_response: values do not match the shape");
     }
     // The answer goes where the request set room aside, when the region reaches that far.
-    const std::size_t at = answer_at.value_or(0);
-    const bool shared = region != nullptr && answer_at.has_value() &&
-                        region->map_at_least(at + (2 * n + losses) * 8);
-    const auto put = [&](const std::vector<double>& v, std::size_t offset) {
-        if (!shared) {
-            append_base64(out, v.data(), v.size() * 8);
-            return;
-        }
-        if (!v.empty()) std::memcpy(region->data() + offset, v.data(), v.size() * 8);
-        append_reference(out, offset, v.size());
-    };
+    const packed_answer_layout layout = packed_answer_layout::of(shape, answer_at.value_or(0));
+    if (region != nullptr && answer_at.has_value() && region->map_at_least(layout.end)) {
+        const auto put = [&](const std::vector<double>& v, std::size_t offset) {
+            if (!v.empty()) std::memcpy(region->data() + offset, v.data(), v.size() * 8);
+        };
+        put(values.probs, layout.probs);
+        put(values.loss, layout.loss);
+        put(values.grad, layout.grad);
+        encode_packed_response_in_place(id, shape, layout, out);
+        return;
+    }
     out += "{\"id\":";
     append_json_integer(out, id);
     out += ",\"probs\":";
-    put(values.probs, at);
+    append_base64(out, values.probs.data(), n * 8);
     out += ",\"loss\":";
-    put(values.loss, at + n * 8);
+    append_base64(out, values.loss.data(), losses * 8);
     out += ",\"grad\":";
-    put(values.grad, at + (n + losses) * 8);
+    append_base64(out, values.grad.data(), n * 8);
     out += "}\n";
 }
 

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -51,15 +52,23 @@ std::vector<float> narrow(const std::vector<double>& v) {
     return std::vector<float>(v.begin(), v.end());
 }
 
-/// Runs one request through the library; returns "" and fills `values`, or the error text.
-std::string call_library(const library_api& api, const request& r, response_values& values) {
+/// Where a request's answer is written: N x C probs, the loss values and N x C grad.
+struct answer_memory {
+    double* probs;
+    double* loss;
+    double* grad;
+};
+
+/// Runs one request through the library, writing its answer to `into`; returns "" or the
+/// error text.
+std::string call_library(const library_api& api, const request& r, const answer_memory& into) {
     const std::size_t n = r.rows * r.classes;
     const bool index = r.target_form == target_view::kind::index;
-    const double nan = std::numeric_limits<double>::quiet_NaN();
     // Outputs start as NaN: an entry the library leaves unwritten shows up as a wrong value.
-    values.probs.assign(n, nan);
-    values.grad.assign(n, nan);
-    values.loss.assign(r.loss_count(), nan);
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    std::fill_n(into.probs, n, nan);
+    std::fill_n(into.grad, n, nan);
+    std::fill_n(into.loss, r.loss_count(), nan);
     char error[1024] = {0};
     int rc = 0;
     const auto rows = static_cast<int64_t>(r.rows), classes = static_cast<int64_t>(r.classes);
@@ -81,8 +90,7 @@ std::string call_library(const library_api& api, const request& r, response_valu
                                       ignore,
                                       smoothing,
                                       reduction};
-        const xentcheck_outputs_f64 out{values.probs.data(), values.loss.data(),
-                                        values.grad.data()};
+        const xentcheck_outputs_f64 out{into.probs, into.loss, into.grad};
         rc = api.f64(&p, &out, error, sizeof error);
     } else {
         const std::vector<float> logits = narrow(r.logits), probs = narrow(r.target_probs),
@@ -100,14 +108,47 @@ std::string call_library(const library_api& api, const request& r, response_valu
                                       reduction};
         const xentcheck_outputs_f32 out{o_probs.data(), o_loss.data(), o_grad.data()};
         rc = api.f32(&p, &out, error, sizeof error);
-        values.probs.assign(o_probs.begin(), o_probs.end());
-        values.grad.assign(o_grad.begin(), o_grad.end());
-        values.loss.assign(o_loss.begin(), o_loss.end());
+        std::copy(o_probs.begin(), o_probs.end(), into.probs);
+        std::copy(o_grad.begin(), o_grad.end(), into.grad);
+        std::copy(o_loss.begin(), o_loss.end(), into.loss);
     }
     if (rc == 0) return "";
     error[sizeof error - 1] = '\0';
     return error[0] != '\0' ? std::string(error)
                             : "the library returned " + std::to_string(rc) + " without a message";
+}
+
+/// Answers one decoded request into `out`: in place in the shared region when the request set
+/// room aside there (the library writes its outputs straight into it), else through `values`.
+void answer(const library_api& api, const decoded_request& d, bool packed, shared_region* shared,
+            std::optional<std::size_t> answer_at, response_values& values, std::string& out) {
+    const request& r = d.value;
+    const response_shape shape = response_shape::of(r);
+    const packed_answer_layout layout = packed_answer_layout::of(shape, answer_at.value_or(0));
+    if (packed && shared != nullptr && answer_at && shared->map_at_least(layout.end)) {
+        std::byte* base = shared->data();
+        const answer_memory in_region{reinterpret_cast<double*>(base + layout.probs),
+                                      reinterpret_cast<double*>(base + layout.loss),
+                                      reinterpret_cast<double*>(base + layout.grad)};
+        if (std::string error = call_library(api, r, in_region); !error.empty()) {
+            encode_error_response(d.id, error, out);
+        } else {
+            encode_packed_response_in_place(*d.id, shape, layout, out);
+        }
+        return;
+    }
+    values.probs.resize(r.rows * r.classes);
+    values.grad.resize(r.rows * r.classes);
+    values.loss.resize(r.loss_count());
+    if (std::string error =
+            call_library(api, r, {values.probs.data(), values.loss.data(), values.grad.data()});
+        !error.empty()) {
+        encode_error_response(d.id, error, out);
+    } else if (packed) {
+        encode_packed_response(*d.id, values, shape, out, shared, answer_at);
+    } else {
+        encode_response(*d.id, values, shape, out);
+    }
 }
 
 /// dlopen's argument: a bare file name that exists here means this file, not a search.
@@ -202,13 +243,8 @@ int serve_library(const char* path, int region_fd) {
                                               : decode_request(line);
                    !d.error.empty()) {
             encode_error_response(d.id, "bad request: " + d.error, out);
-        } else if (std::string error = call_library(api, d.value, values); !error.empty()) {
-            encode_error_response(d.id, error, out);
-        } else if (packed) {
-            encode_packed_response(*d.id, values, response_shape::of(d.value), out, shared,
-                                   answer_at);
         } else {
-            encode_response(*d.id, values, response_shape::of(d.value), out);
+            answer(api, d, packed, shared, answer_at, values, out);
         }
         start = scanned = nl == std::string::npos ? buffer.size() : nl + 1;
         if (!out.empty() && !write_all(out_fd, out)) {

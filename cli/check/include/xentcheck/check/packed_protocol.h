@@ -51,6 +51,20 @@ void encode_packed_response(std::int64_t id, const response_values& values,
                             shared_region* region = nullptr,
                             std::optional<std::size_t> answer_at = std::nullopt);
 
+/// Where the answer to a packed request goes in the region: probs (N x C), loss and grad, one
+/// after the other from the request's "out" offset.
+struct packed_answer_layout {
+    std::size_t probs = 0, loss = 0, grad = 0;  ///< byte offsets in the region
+    std::size_t end = 0;                        ///< one past the last byte
+    /// The layout of an answer of `shape` starting at `at`.
+    static packed_answer_layout of(const response_shape& shape, std::size_t at) noexcept;
+};
+
+/// Appends the packed success response ('\n' included) for an answer the serving side has
+/// already written into the region where `layout` says (so it is not copied there again).
+void encode_packed_response_in_place(std::int64_t id, const response_shape& shape,
+                                     const packed_answer_layout& layout, std::string& out);
+
 /// Decodes a response to a packed request: packed values, or the protocol's error response
 /// ({"id": ..., "error": ...}). Faults as decode_response: garbage, missing_field, wrong_id,
 /// error_response, wrong_shape (a value count that does not match the request), bad_value
