@@ -114,8 +114,10 @@ void read_packed(json_cursor& in, std::string& text, std::string& bytes, std::ve
             throw decode_error(fault_kind::bad_value,
                                std::string(field) + ": outside the shared region");
         }
-        out.resize(static_cast<std::size_t>(count));
-        if (count > 0) std::memcpy(out.data(), at, out.size() * 8);
+        // Copied once (resize + memcpy would first zero the array): the region holds values
+        // of this type at an 8-aligned offset of a page-aligned mapping.
+        const T* values = reinterpret_cast<const T*>(at);
+        out.assign(values, values + count);
         return;
     }
     if (in.peek() != '"') {
