@@ -317,17 +317,33 @@ struct fixed_outcome {
 /// Tries every property's fixed cases, `o.jobs` properties at a time. A property tries its
 /// fixed cases before anything else, and what it finds there does not depend on other
 /// properties, so they can be tried in parallel: while one property waits for the
-/// implementation's answer, another computes its reference values and comparisons (the memo
-/// and the reference's facts are shared and thread-safe).
+/// implementation's answers, another computes its reference values and comparisons (the memo
+/// and the problems' facts are shared and thread-safe).
 std::vector<fixed_outcome> try_fixed_cases(const std::vector<const props::property_info*>& infos,
                                            std::vector<std::unique_ptr<property_runner>>& runners,
                                            const run_options& o,
                                            const progress_callback& progress) {
     std::vector<fixed_outcome> found(infos.size());
     if (o.cases.empty()) return found;
-    std::atomic<std::size_t> next{0};
+    // Two queues, in run order: the properties that ask related problems (mostly waiting for
+    // answers, which come one at a time) and the others (mostly computing). Even workers take
+    // from the first first, odd ones from the second, so the implementation's process is kept
+    // busy while the other cores compute.
+    std::vector<std::size_t> queues[2];
+    for (std::size_t index = 0; index < infos.size(); ++index)
+        queues[infos[index]->asks_related_problems ? 0 : 1].push_back(index);
+    std::atomic<std::size_t> taken[2] = {0, 0};
+    std::atomic<std::size_t> workers{0};
+    const auto take = [&](int preferred) -> std::optional<std::size_t> {
+        for (const int q : {preferred, 1 - preferred}) {
+            if (const std::size_t k = taken[q]++; k < queues[q].size()) return queues[q][k];
+        }
+        return std::nullopt;
+    };
     auto work = [&] {
-        for (std::size_t index = next++; index < infos.size(); index = next++) {
+        const int preferred = static_cast<int>(workers++ % 2);
+        while (const std::optional<std::size_t> next = take(preferred)) {
+            const std::size_t index = *next;
             const props::property_info& info = *infos[index];
             const auto started = clock::now();
             fixed_outcome& f = found[index];

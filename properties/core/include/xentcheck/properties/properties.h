@@ -43,6 +43,10 @@ struct property_info {
     /// Narrows a generator configuration to what the property can afford (e.g. C <= 64 for
     /// O(C^3) eigenvalue checks); null when any problem is fine.
     generator_config (*narrow)(generator_config) = nullptr;
+    /// Whether the property also asks the implementation about problems it derives from the
+    /// one it checks (shifted, permuted, single rows, repeated, perturbed): it spends most of
+    /// a large case waiting for answers, so a parallel run pairs it with one that computes.
+    bool asks_related_problems = false;
     /// `base` narrowed by `narrow`.
     generator_config config_for(generator_config base) const {
         return narrow ? narrow(std::move(base)) : base;
