@@ -10,6 +10,7 @@
 
 #include "case_values.h"
 #include "xentcheck/cli/json_numbers.h"
+#include "xentcheck/common/json_number_reader.h"
 
 namespace xentcheck::cli::detail::line_reading {
 
@@ -78,19 +79,15 @@ class cursor {
             out = number_token{*v, false, 0, true};
             return true;
         }
-        // std::from_chars finds the end; the JSON grammar of what it read is checked after
-        // (from_chars also reads "inf", "nan", ".5", "1." and leading zeros; an exponent
-        // without digits it leaves unread, and the caller then finds no delimiter).
-        const auto r = std::from_chars(p_, end_, out.value);
-        if (r.ec != std::errc()) return false;  // out of range too: not the fast form
-        const char* const q = r.ptr;
-        const char* d = p_ + (*p_ == '-');
-        if (d == q || !is_digit(*d)) return false;
-        if (*d == '0' && d + 1 != q && is_digit(d[1])) return false;
+        // A literal in JSON's grammar, read to the double std::from_chars gives for it; where
+        // the grammar ends early ("01" reads "0") the caller then finds no delimiter. Not a
+        // literal, or out of double's range: not the fast form.
+        const char* const q = common::read_json_number(p_, end_, out.value);
+        if (q == nullptr) return false;
+        const char* const d = p_ + (*p_ == '-');
         const char* c = d + 1;
         while (c != q && is_digit(*c))
             ++c;
-        if (c != q && *c == '.' && !(c + 1 != q && is_digit(c[1]))) return false;
         const bool integer = c == q;
         out.from_string = false;
         out.integer = false;

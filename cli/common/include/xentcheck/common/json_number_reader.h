@@ -1,0 +1,214 @@
+/// xentcheck/common/json_number_reader.h: a JSON number literal to the double std::from_chars
+/// gives for it, in one pass (8 digits at a time, a 128-bit power-of-ten table), shared by the
+/// protocol's response reader (cli/check) and the case reader (cli/core).
+#pragma once
+
+#include <array>
+#include <bit>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace xentcheck::common {
+
+/// 128-bit unsigned arithmetic (a GCC/Clang extension, hence __extension__ under -Wpedantic).
+__extension__ typedef unsigned __int128 json_u128;
+
+/// Powers of ten for read_json_number: entry k - min_decimal_power is (M, E) with M a 128-bit
+/// integer, 2^127 <= M < 2^128, and M * 2^E <= 10^k < (M + 700) * 2^E. Built from M = 2^127, E =
+/// -127 (k = 0) by exact multiplications / divisions by 5 (and 2) with each step's result truncated
+/// to 128 bits: every step adds at most 2^-127 to the relative error, and |k| <= 330 steps stay
+/// below 700 units of M.
+struct decimal_power {
+    std::uint64_t high;  ///< M's upper 64 bits
+    std::uint64_t low;   ///< M's lower 64 bits
+    int exponent;        ///< E
+};
+
+inline constexpr int min_decimal_power = -330;
+inline constexpr int max_decimal_power = 310;
+
+constexpr std::array<decimal_power, max_decimal_power - min_decimal_power + 1>
+make_decimal_powers() {
+    std::array<decimal_power, max_decimal_power - min_decimal_power + 1> t{};
+    const auto put = [&](int k, json_u128 m, int e) {
+        t[static_cast<std::size_t>(k - min_decimal_power)] = {static_cast<std::uint64_t>(m >> 64),
+                                                              static_cast<std::uint64_t>(m), e};
+    };
+    json_u128 m = json_u128(1) << 127;
+    int e = -127;
+    put(0, m, e);
+    for (int k = 1; k <= max_decimal_power; ++k) {  // 10^k = 10^(k-1) * 5 * 2
+        const json_u128 lo = json_u128(static_cast<std::uint64_t>(m)) * 5;
+        const json_u128 hi = json_u128(static_cast<std::uint64_t>(m >> 64)) * 5 + (lo >> 64);
+        const int s = (hi >> 66) != 0 ? 3 : 2;  // the product has 131 or 130 bits
+        m = (hi << (64 - s)) | (static_cast<std::uint64_t>(lo) >> s);
+        e += 1 + s;
+        put(k, m, e);
+    }
+    m = json_u128(1) << 127;
+    e = -127;
+    for (int k = -1; k >= min_decimal_power; --k) {  // 10^k = 10^(k+1) / 5 / 2
+        // floor(m * 2^s / 5) by long division over 64-bit limbs, s = 3 unless that reaches 2^128.
+        const auto divide = [](json_u128 v, int s, bool& fits) {
+            const std::uint64_t d2 = static_cast<std::uint64_t>(v >> (128 - s));
+            const std::uint64_t d1 = static_cast<std::uint64_t>(v >> (64 - s));
+            const std::uint64_t d0 = static_cast<std::uint64_t>(v << s);
+            const std::uint64_t q2 = d2 / 5;
+            json_u128 r = d2 % 5;
+            const json_u128 n1 = (r << 64) | d1;
+            const auto q1 = static_cast<std::uint64_t>(n1 / 5);
+            r = n1 % 5;
+            const json_u128 n0 = (r << 64) | d0;
+            const auto q0 = static_cast<std::uint64_t>(n0 / 5);
+            fits = q2 == 0;
+            return (json_u128(q1) << 64) | q0;
+        };
+        bool fits = false;
+        json_u128 q = divide(m, 3, fits);
+        int s = 3;
+        if (!fits) {
+            q = divide(m, 2, fits);
+            s = 2;
+        }
+        m = q;
+        e -= 1 + s;
+        put(k, m, e);
+    }
+    return t;
+}
+
+inline constexpr auto decimal_powers = make_decimal_powers();
+
+/// Whether the 8 bytes at p are all decimal digits (each byte b: b - '0' and b + 0x46 both
+/// keep the top bit clear only for '0' <= b <= '9').
+inline bool eight_digits(const char* p) noexcept {
+    if constexpr (std::endian::native != std::endian::little) return false;  // digit by digit
+    std::uint64_t x;
+    std::memcpy(&x, p, 8);
+    return (((x + 0x4646464646464646ull) | (x - 0x3030303030303030ull)) & 0x8080808080808080ull) ==
+           0;
+}
+
+/// The value of the 8 digits at p (first digit most significant; little-endian loads): pairs,
+/// then quadruples, then the whole, combined in the lanes of one 64-bit word.
+inline std::uint32_t eight_digits_value(const char* p) noexcept {
+    std::uint64_t x;
+    std::memcpy(&x, p, 8);
+    x -= 0x3030303030303030ull;
+    x = x * 10 + (x >> 8);
+    constexpr std::uint64_t mask = 0x000000FF000000FFull;
+    constexpr std::uint64_t mul1 = 100 + (1000000ull << 32);
+    constexpr std::uint64_t mul2 = 1 + (10000ull << 32);
+    return static_cast<std::uint32_t>((((x & mask) * mul1) + (((x >> 16) & mask) * mul2)) >> 32);
+}
+
+/// read_json_number's fallback: std::from_chars of the literal [first, last).
+inline const char* read_json_number_slow(const char* first, const char* last, double& out) {
+    const auto r = std::from_chars(first, last, out);
+    return r.ec == std::errc() && r.ptr == last ? last : nullptr;
+}
+
+/// Reads the JSON number literal at [p, end) (optional '-', integer part without leading
+/// zeros, optional fraction, optional exponent; the literal ends where the grammar does: "01"
+/// reads "0"). Returns the literal's end with `out` the double std::from_chars gives for it,
+/// or null when there is no JSON number literal at p or its value is out of double's range
+/// (from_chars's result_out_of_range).
+///
+/// The usual literal (at most 19 significant digits, a normal double result) is converted
+/// here, exactly: w * 10^k is w (normalized to 64 bits) times the 128-bit M of 10^k, whose
+/// upper 128 bits A are within 701 units below the exact product (decimal_power's bound plus
+/// the truncation); rounding A to 53 bits gives the correctly rounded double unless a rounding
+/// boundary (a halfway point) lies within 2^16 units of A, which sends the literal to
+/// std::from_chars, as does everything else (more digits, subnormal or huge results).
+[[gnu::always_inline]] inline const char* read_json_number(const char* p, const char* end,
+                                                           double& out) {
+    const char* const first = p;
+    const auto digit = [&](const char* c) {
+        return c != end && static_cast<unsigned char>(*c - '0') <= 9;
+    };
+    const bool negative = p != end && *p == '-';
+    p += negative;
+    if (!digit(p)) return nullptr;
+    std::uint64_t w = 0;  // wraps beyond 19 significant digits (then from_chars reads them)
+    std::ptrdiff_t significant = 0;
+    if (*p == '0') {
+        ++p;
+    } else {
+        const char* const integer = p;
+        do {
+            w = w * 10 + static_cast<unsigned>(*p++ - '0');
+        } while (digit(p));
+        significant = p - integer;
+    }
+    int k = 0;
+    if (p != end && *p == '.') {
+        ++p;
+        if (!digit(p)) return nullptr;
+        const char* const fraction = p;
+        if (w == 0) {
+            while (p != end && *p == '0')
+                ++p;
+        }
+        const char* const digits = p;
+        while (end - p >= 8 && eight_digits(p)) {
+            w = w * 100000000 + eight_digits_value(p);
+            p += 8;
+        }
+        while (digit(p))
+            w = w * 10 + static_cast<unsigned>(*p++ - '0');
+        significant += p - digits;
+        k = -static_cast<int>(p - fraction);
+    }
+    if (p != end && (*p == 'e' || *p == 'E')) {
+        ++p;
+        const bool minus = p != end && *p == '-';
+        if (p != end && (*p == '+' || *p == '-')) ++p;
+        if (!digit(p)) return nullptr;
+        int x = 0;
+        do {
+            if (x < 100000) x = x * 10 + (*p - '0');
+            ++p;
+        } while (digit(p));
+        k += minus ? -x : x;
+    }
+    if (significant > 19) return read_json_number_slow(first, p, out);
+    if (w == 0) {
+        out = negative ? -0.0 : 0.0;
+        return p;
+    }
+    if (k < min_decimal_power || k > max_decimal_power) return read_json_number_slow(first, p, out);
+    const decimal_power& t = decimal_powers[static_cast<std::size_t>(k - min_decimal_power)];
+    const int lz = std::countl_zero(w);
+    const std::uint64_t wn = w << lz;
+    const json_u128 a = json_u128(wn) * t.high + ((json_u128(wn) * t.low) >> 64);  // >= 2^126
+    // Keep A's top 53 bits: the upper word without its low s bits (s = 11 when A has 128 bits,
+    // 10 when it has 127); the rest, those s bits and the lower word, decides the rounding.
+    const auto high = static_cast<std::uint64_t>(a >> 64);
+    const auto low = static_cast<std::uint64_t>(a);
+    const int s = 10 + static_cast<int>(high >> 63);
+    const std::uint64_t rest = high & ((std::uint64_t(1) << s) - 1);
+    const std::uint64_t half = std::uint64_t(1) << (s - 1);  // with a zero lower word
+    constexpr std::uint64_t margin = std::uint64_t(1) << 16;
+    if ((rest == half && low <= margin) || (rest + 1 == half && low >= -margin)) {
+        return read_json_number_slow(first, p, out);  // within the margin of a halfway point
+    }
+    std::uint64_t mantissa = (high >> s) + (rest >= half ? 1 : 0);  // rest == half: low > 0
+    // value = mantissa * 2^(64 + s + 64 + E - lz); the double's biased exponent is that power
+    // plus 52 + 1023 (one more when rounding carried to 2^53).
+    int biased = s + t.exponent - lz + 64 + 64 + 52 + 1023;
+    if (biased < 1) return read_json_number_slow(first, p, out);
+    if (mantissa >> 53) {
+        mantissa >>= 1;
+        ++biased;
+    }
+    if (biased > 2046) return read_json_number_slow(first, p, out);
+    const std::uint64_t bits = static_cast<std::uint64_t>(negative) << 63 |
+                               static_cast<std::uint64_t>(biased) << 52 |
+                               (mantissa & ((std::uint64_t(1) << 52) - 1));
+    out = std::bit_cast<double>(bits);
+    return p;
+}
+
+}  // namespace xentcheck::common
