@@ -152,10 +152,12 @@ std::vector<std::string> save_counterexamples(const std::string& dir, const chec
 /// A run allocates and frees arrays of up to a few times a case's size many times over (one per
 /// property, request and answer). glibc would map each above 128 KiB afresh and give it back
 /// on free, so every one paid its page faults again (a quarter of an (8, 128000) case's time);
-/// kept in the heap, freed arrays are reused.
+/// kept in the heap, freed arrays are reused, also across the threads of --jobs (one heap: a
+/// thread's own heap would keep what another thread could have reused).
 void keep_freed_arrays() {
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    mallopt(M_ARENA_MAX, 1);
 }
 
 }  // namespace

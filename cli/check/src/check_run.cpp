@@ -342,6 +342,12 @@ std::vector<fixed_outcome> try_fixed_cases(const std::vector<const props::proper
     };
     auto work = [&] {
         const int preferred = static_cast<int>(workers++ % 2);
+        if (preferred == 1) {
+            // While the first requests are answered, what every property derives from the
+            // cases alone (the reference's answers, the tolerance models) is computed.
+            for (const fixed_case& fc : o.cases)
+                props::prepare(fc.problem);
+        }
         while (const std::optional<std::size_t> next = take(preferred)) {
             const std::size_t index = *next;
             const props::property_info& info = *infos[index];

@@ -113,3 +113,15 @@ std::shared_ptr<const problem_facts> facts_of(const problem& p) {
 }
 
 }  // namespace xentcheck::properties::detail
+
+namespace xentcheck::properties {
+
+void prepare(const problem& p) {
+    const auto facts = detail::facts_of(p);
+    facts->defined_rows();
+    facts->tolerance();
+    facts->effective();
+    facts->grad_magnitudes();  // and the truth it is computed from
+}
+
+}  // namespace xentcheck::properties

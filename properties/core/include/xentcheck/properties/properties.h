@@ -53,6 +53,12 @@ struct property_info {
     }
 };
 
+/// Computes what properties derive from `p` alone (the reference's answer, the tolerance model,
+/// the effective targets, the gradient magnitudes), so that properties checking `p` later, or
+/// in other threads meanwhile, find it ready. Optional: each is computed on first use anyway.
+/// Lets a run compute while the implementation is still answering its first request.
+void prepare(const problem& p);
+
 /// Every property, in a stable order.
 const std::vector<property_info>& all_properties();
 /// The property with this name, or null.
