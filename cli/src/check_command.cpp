@@ -19,6 +19,7 @@
 #include "generation_options.h"
 #include "xentcheck/check/check_report.h"
 #include "xentcheck/check/check_run.h"
+#include "xentcheck/check/packed_protocol.h"
 #include "xentcheck/check/serve_library.h"
 #include "xentcheck/cli/report.h"
 
@@ -263,6 +264,17 @@ int run_check_command(const check_options& o) {
         client.shared_region = true;
     }
     check::external_implementation external(name, command, client);
+    // Room for the largest case asked twice in one batch (determinism), made once: growing the
+    // region request by request maps it afresh each time, here and in the process.
+    std::size_t region_bytes = 0;
+    for (const check::fixed_case& fc : fixed) {
+        const properties::problem& p = fc.problem;
+        region_bytes = std::max(
+            region_bytes, 2 * check::packed_region_bytes(p.rows, p.classes,
+                                                         p.kind() == properties::target_kind::index,
+                                                         p.weight.size(), p.loss_size()));
+    }
+    if (region_bytes > 0) external.client().reserve_shared_region(region_bytes);
     // Start-up: a trivial problem must get an answer (or a refusal) within the start-up
     // timeout, twice in a row at worst; otherwise the implementation cannot be run at all.
     const properties::problem probe = probe_problem(config);

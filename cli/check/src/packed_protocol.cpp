@@ -214,6 +214,13 @@ void encode_packed_request(const request& r, std::int64_t id, std::string& out,
     out += "}\n";
 }
 
+std::size_t packed_region_bytes(std::size_t rows, std::size_t classes, bool index_targets,
+                                std::size_t weights, std::size_t losses) noexcept {
+    const std::size_t n = rows * classes;
+    return round_up_64(n * 8) + round_up_64((index_targets ? rows : n) * 8) +
+           round_up_64(weights * 8) + round_up_64((2 * n + losses) * 8);
+}
+
 bool is_packed_request(std::string_view line) noexcept {
     const std::size_t comma = line.find(',');
     return comma != std::string_view::npos && line.substr(comma).starts_with(",\"packed\":1,");

@@ -51,6 +51,12 @@ void encode_packed_response(std::int64_t id, const response_values& values,
                             shared_region* region = nullptr,
                             std::optional<std::size_t> answer_at = std::nullopt);
 
+/// The bytes a packed request's arrays and the room for its answer take in the shared region
+/// (what encode_packed_request reserves there): N x C logits, N indices (`index_targets`) or
+/// N x C target rows, `weights` class weights, and an answer with `losses` loss values.
+std::size_t packed_region_bytes(std::size_t rows, std::size_t classes, bool index_targets,
+                                std::size_t weights, std::size_t losses) noexcept;
+
 /// Where the answer to a packed request goes in the region: probs (N x C), loss and grad, one
 /// after the other from the request's "out" offset.
 struct packed_answer_layout {

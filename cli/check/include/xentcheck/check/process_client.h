@@ -78,6 +78,10 @@ class process_client {
     /// Whether packed arrays travel through a shared region (client_options::shared_region
     /// and the system has memfd).
     bool uses_shared_region() const noexcept { return region_.valid(); }
+    /// Grows the shared region (when there is one) to at least `bytes` now, so requests up to
+    /// that size do not grow it one by one (each growth maps the region afresh, here and in
+    /// the process). Returns whether the region holds that much.
+    bool reserve_shared_region(std::size_t bytes) { return region_.reserve(bytes); }
     /// The command line.
     const std::string& command() const noexcept { return command_; }
     /// The limits in force.
