@@ -67,15 +67,13 @@ verdict loss_equals_logsumexp_form(implementation& impl, const problem& p) {
     const auto facts = detail::facts_of(p);
     const detail::effective_targets& e = facts->effective();
     const std::size_t c = p.classes;
-    const std::vector<long double> z(p.logits.begin(), p.logits.end());
-    std::vector<long double> lse(p.rows);
-    xentcheck::logsumexp<long double>(z, c, lse);
+    const std::span<const long double> lse = facts->row_logsumexp();
     const long double eps = p.label_smoothing;
     auto w = [&](std::size_t j) -> long double { return p.weight.empty() ? 1.0L : p.weight[j]; };
     std::vector<long double> rows(p.rows, 0.0L);
     for (std::size_t i = 0; i < p.rows; ++i) {
         if (p.row_ignored(i)) continue;
-        const long double* zi = z.data() + i * c;
+        const double* zi = p.logits.data() + i * c;  // exact in long double
         if (p.kind() == target_kind::index) {
             // As nll_loss: only the target's log-probability, plus the smoothing term.
             const auto t = static_cast<std::size_t>(p.target_indices()[i]);

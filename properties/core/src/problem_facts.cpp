@@ -1,6 +1,8 @@
 /// Facts of a problem computed once and shared by the properties that check it.
 #include "problem_facts.h"
 
+#include <algorithm>
+#include <cmath>
 #include <list>
 #include <unordered_map>
 
@@ -33,6 +35,20 @@ std::span<const long double> problem_facts::exact_probs() const {
     return exact_probs_;
 }
 
+std::span<const long double> problem_facts::row_logsumexp() const {
+    std::call_once(lse_once_, [this] {
+        const std::span<const long double> probs = exact_probs();
+        const std::size_t c = p_.classes;
+        lse_.resize(p_.rows);
+        for (std::size_t i = 0; i < p_.rows; ++i) {
+            const double* z = p_.logits.data() + i * c;
+            const std::size_t k = static_cast<std::size_t>(std::max_element(z, z + c) - z);
+            lse_[i] = static_cast<long double>(z[k]) - std::log(probs[i * c + k]);
+        }
+    });
+    return lse_;
+}
+
 const effective_targets& problem_facts::effective() const {
     std::call_once(effective_once_, [this] { effective_ = detail::effective(p_); });
     return effective_;
@@ -59,7 +75,7 @@ std::size_t problem_facts::bytes() const noexcept {
     const std::size_t effective_bytes = sizeof(long double) * (n + p_.rows);
     const std::size_t magnitude_bytes = sizeof(double) * n;
     return sizeof(problem_facts) + problem_bytes + truth_bytes + exact_bytes + effective_bytes +
-           magnitude_bytes + p_.rows / 8;
+           magnitude_bytes + sizeof(long double) * p_.rows + p_.rows / 8;
 }
 
 namespace {

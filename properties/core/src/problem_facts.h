@@ -31,6 +31,11 @@ class problem_facts {
     const outputs& truth() const;
     /// The reference's probabilities before rounding to double, N x C.
     std::span<const long double> exact_probs() const;
+    /// logsumexp of each row in long double, from the reference's softmax: z_k - ln p_k at the
+    /// row's first largest logit k (p_k >= 1/C, so ln p_k carries the probability's relative
+    /// error, a few u_ld, as an absolute one: as accurate as a logsumexp pass, without its C
+    /// exponentials). NaN for a row of only -inf logits (its probabilities are NaN).
+    std::span<const long double> row_logsumexp() const;
     /// The effective target rows, masses, divisor and scale (effective()).
     const effective_targets& effective() const;
     /// The natural magnitude s (A p_j + |a_j|) of each gradient entry (grad_magnitudes_of()
@@ -44,8 +49,9 @@ class problem_facts {
 
   private:
     problem p_;
-    mutable std::once_flag model_once_, truth_once_, effective_once_, magnitudes_once_,
+    mutable std::once_flag model_once_, truth_once_, lse_once_, effective_once_, magnitudes_once_,
         defined_once_;
+    mutable std::vector<long double> lse_;
     mutable std::optional<tolerance_model> model_;
     mutable outputs truth_;
     mutable std::vector<long double> exact_probs_;

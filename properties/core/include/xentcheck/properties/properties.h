@@ -107,7 +107,8 @@ verdict loss_nonnegative(implementation& impl, const problem& p);
 /// target (Gibbs' inequality), reduced like the loss, within loss().
 verdict loss_at_least_target_entropy(implementation& impl, const problem& p);
 /// The loss equals sum_j a_j (logsumexp(z) - z_j) (index target: logsumexp(z) - z_t),
-/// evaluated in long double with lib's logsumexp, within loss().
+/// evaluated in long double (the row's logsumexp z_k - ln p_k from the reference's long double
+/// softmax at its largest logit k), within loss().
 verdict loss_equals_logsumexp_form(implementation& impl, const problem& p);
 
 // Agreement and curvature.
