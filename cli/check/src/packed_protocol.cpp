@@ -98,10 +98,12 @@ const std::byte* resolve(Region* region, std::int64_t offset, std::int64_t count
 }
 
 /// Reads 8-byte values (double or int64) into `out`: a base64 string, or a reference
-/// [offset, count] into `region`. Throws bad_value for anything else.
+/// [offset, count] into `region`, whose offset goes to `in_place` instead when given (the values
+/// are then not copied). Returns the number of values. Throws bad_value for anything else.
 template <class T, class Region>
-void read_packed(json_cursor& in, std::string& text, std::string& bytes, std::vector<T>& out,
-                 std::string_view field, Region* region) {
+std::size_t read_packed(json_cursor& in, std::string& text, std::string& bytes, std::vector<T>& out,
+                        std::string_view field, Region* region,
+                        std::optional<std::size_t>* in_place = nullptr) {
     static_assert(sizeof(T) == 8);
     if (in.peek() == '[') {
         in.expect('[', "'['");
@@ -114,11 +116,15 @@ void read_packed(json_cursor& in, std::string& text, std::string& bytes, std::ve
             throw decode_error(fault_kind::bad_value,
                                std::string(field) + ": outside the shared region");
         }
+        if (in_place != nullptr && count > 0) {
+            *in_place = static_cast<std::size_t>(offset);
+            return static_cast<std::size_t>(count);
+        }
         // Copied once (resize + memcpy would first zero the array): the region holds values
         // of this type at an 8-aligned offset of a page-aligned mapping.
         const T* values = reinterpret_cast<const T*>(at);
         out.assign(values, values + count);
-        return;
+        return out.size();
     }
     if (in.peek() != '"') {
         throw decode_error(fault_kind::bad_value, std::string(field) + ": not packed values");
@@ -130,6 +136,7 @@ void read_packed(json_cursor& in, std::string& text, std::string& bytes, std::ve
     }
     out.resize(bytes.size() / 8);
     if (!out.empty()) std::memcpy(out.data(), bytes.data(), bytes.size());
+    return out.size();
 }
 
 constexpr std::size_t round_up_64(std::size_t bytes) {
@@ -227,14 +234,20 @@ bool is_packed_request(std::string_view line) noexcept {
 }
 
 decoded_request decode_packed_request(std::string_view line, shared_region* region,
-                                      std::optional<std::size_t>* answer_at) {
+                                      std::optional<std::size_t>* answer_at,
+                                      packed_in_place* in_place) {
     decoded_request d;
     request& r = d.value;
+    if (in_place != nullptr) *in_place = packed_in_place{};
     try {
         json_cursor in(line);
         std::string text, bytes;
         std::optional<std::int64_t> rows, classes;
         bool has_logits = false, has_target = false;
+        std::size_t logits = 0, targets = 0, weights = 0;  // values of each array
+        const auto place = [&](std::optional<std::size_t> packed_in_place::*member) {
+            return in_place != nullptr ? &(in_place->*member) : nullptr;
+        };
         detail::request_members m;
         in.read_object([&](std::string_view key) {
             if (m.read_common(in, key, d, text)) return;
@@ -243,18 +256,22 @@ decoded_request decode_packed_request(std::string_view line, shared_region* regi
             } else if (key == "classes") {
                 classes = in.read_integer("classes");
             } else if (key == "logits") {
-                read_packed(in, text, bytes, r.logits, "logits", region);
+                logits = read_packed(in, text, bytes, r.logits, "logits", region,
+                                     place(&packed_in_place::logits));
                 has_logits = true;
             } else if (key == "target_indices") {
-                read_packed(in, text, bytes, r.target_indices, "target_indices", region);
+                targets = read_packed(in, text, bytes, r.target_indices, "target_indices", region,
+                                      place(&packed_in_place::target));
                 r.target_form = target_view::kind::index;
                 has_target = true;
             } else if (key == "target_probs") {
-                read_packed(in, text, bytes, r.target_probs, "target_probs", region);
+                targets = read_packed(in, text, bytes, r.target_probs, "target_probs", region,
+                                      place(&packed_in_place::target));
                 r.target_form = target_view::kind::probability;
                 has_target = true;
             } else if (key == "weight") {
-                read_packed(in, text, bytes, r.weight, "weight", region);
+                weights = read_packed(in, text, bytes, r.weight, "weight", region,
+                                      place(&packed_in_place::weight));
             } else if (key == "label_smoothing") {
                 std::vector<double> v;
                 read_packed(in, text, bytes, v, "label_smoothing", region);
@@ -284,13 +301,13 @@ decoded_request decode_packed_request(std::string_view line, shared_region* regi
         }
         r.rows = static_cast<std::size_t>(*rows);
         r.classes = static_cast<std::size_t>(*classes);
-        require_count(r.logits.size(), r.rows * r.classes, "logits");
+        require_count(logits, r.rows * r.classes, "logits");
         if (r.target_form == target_view::kind::index) {
-            require_count(r.target_indices.size(), r.rows, "target_indices");
+            require_count(targets, r.rows, "target_indices");
         } else {
-            require_count(r.target_probs.size(), r.rows * r.classes, "target_probs");
+            require_count(targets, r.rows * r.classes, "target_probs");
         }
-        if (!r.weight.empty()) require_count(r.weight.size(), r.classes, "weight");
+        if (weights != 0) require_count(weights, r.classes, "weight");
     } catch (const decode_error& e) {
         d.error = e.what();
     }

@@ -13,6 +13,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "xentcheck/check/packed_protocol.h"
@@ -48,8 +49,8 @@ bool write_all(int fd, const std::string& data) {
     return true;
 }
 
-std::vector<float> narrow(const std::vector<double>& v) {
-    return std::vector<float>(v.begin(), v.end());
+std::vector<float> narrow(const double* values, std::size_t count) {
+    return count == 0 ? std::vector<float>{} : std::vector<float>(values, values + count);
 }
 
 /// Where a request's answer is written: N x C probs, the loss values and N x C grad.
@@ -59,9 +60,34 @@ struct answer_memory {
     double* grad;
 };
 
+/// A request's input arrays: in its vectors, or in place in the shared region.
+struct input_arrays {
+    const double* logits;
+    const std::int64_t* target_indices;  // index targets
+    const double* target_probs;          // probability targets
+    const double* weight;                // or null: no weights
+
+    /// The arrays of `r`, those named by `in_place` taken from `region` (mapped that far).
+    static input_arrays of(const request& r, const packed_in_place& in_place,
+                           const std::byte* region) {
+        const auto at = [&](const std::optional<std::size_t>& offset, const auto* own) {
+            using T = std::remove_cv_t<std::remove_pointer_t<decltype(own)>>;
+            return offset ? reinterpret_cast<const T*>(region + *offset) : own;
+        };
+        const bool index = r.target_form == target_view::kind::index;
+        input_arrays a{at(in_place.logits, r.logits.data()),
+                       index ? at(in_place.target, r.target_indices.data()) : nullptr,
+                       index ? nullptr : at(in_place.target, r.target_probs.data()),
+                       at(in_place.weight, r.weight.data())};
+        if (!in_place.weight && r.weight.empty()) a.weight = nullptr;
+        return a;
+    }
+};
+
 /// Runs one request through the library, writing its answer to `into`; returns "" or the
 /// error text.
-std::string call_library(const library_api& api, const request& r, const answer_memory& into) {
+std::string call_library(const library_api& api, const request& r, const input_arrays& in,
+                         const answer_memory& into) {
     const std::size_t n = r.rows * r.classes;
     const bool index = r.target_form == target_view::kind::index;
     // Outputs start as NaN: an entry the library leaves unwritten shows up as a wrong value.
@@ -80,27 +106,21 @@ std::string call_library(const library_api& api, const request& r, const answer_
                                                               : XENTCHECK_REDUCTION_SUM);
     const int32_t kind = index ? XENTCHECK_TARGET_INDEX : XENTCHECK_TARGET_PROBS;
     if (r.dtype == dtype::float64) {
-        const xentcheck_problem_f64 p{rows,
-                                      classes,
-                                      r.logits.data(),
-                                      kind,
-                                      index ? r.target_indices.data() : nullptr,
-                                      index ? nullptr : r.target_probs.data(),
-                                      r.weight.empty() ? nullptr : r.weight.data(),
-                                      ignore,
-                                      smoothing,
-                                      reduction};
+        const xentcheck_problem_f64 p{
+            rows,      classes, in.logits, kind,     in.target_indices, in.target_probs,
+            in.weight, ignore,  smoothing, reduction};
         const xentcheck_outputs_f64 out{into.probs, into.loss, into.grad};
         rc = api.f64(&p, &out, error, sizeof error);
     } else {
-        const std::vector<float> logits = narrow(r.logits), probs = narrow(r.target_probs),
-                                 weight = narrow(r.weight);
+        const std::vector<float> logits = narrow(in.logits, n),
+                                 probs = narrow(in.target_probs, index ? 0 : n),
+                                 weight = narrow(in.weight, in.weight ? r.classes : 0);
         std::vector<float> o_probs(n, NAN), o_grad(n, NAN), o_loss(r.loss_count(), NAN);
         const xentcheck_problem_f32 p{rows,
                                       classes,
                                       logits.data(),
                                       kind,
-                                      index ? r.target_indices.data() : nullptr,
+                                      in.target_indices,
                                       index ? nullptr : probs.data(),
                                       weight.empty() ? nullptr : weight.data(),
                                       ignore,
@@ -120,17 +140,21 @@ std::string call_library(const library_api& api, const request& r, const answer_
 
 /// Answers one decoded request into `out`: in place in the shared region when the request set
 /// room aside there (the library writes its outputs straight into it), else through `values`.
-void answer(const library_api& api, const decoded_request& d, bool packed, shared_region* shared,
-            std::optional<std::size_t> answer_at, response_values& values, std::string& out) {
+void answer(const library_api& api, const decoded_request& d, const packed_in_place& in_place,
+            bool packed, shared_region* shared, std::optional<std::size_t> answer_at,
+            response_values& values, std::string& out) {
     const request& r = d.value;
     const response_shape shape = response_shape::of(r);
     const packed_answer_layout layout = packed_answer_layout::of(shape, answer_at.value_or(0));
     if (packed && shared != nullptr && answer_at && shared->map_at_least(layout.end)) {
+        // Mapped as far as the answer reaches (which may have moved the mapping): the inputs
+        // are located afresh from their offsets.
         std::byte* base = shared->data();
         const answer_memory in_region{reinterpret_cast<double*>(base + layout.probs),
                                       reinterpret_cast<double*>(base + layout.loss),
                                       reinterpret_cast<double*>(base + layout.grad)};
-        if (std::string error = call_library(api, r, in_region); !error.empty()) {
+        const input_arrays in = input_arrays::of(r, in_place, base);
+        if (std::string error = call_library(api, r, in, in_region); !error.empty()) {
             encode_error_response(d.id, error, out);
         } else {
             encode_packed_response_in_place(*d.id, shape, layout, out);
@@ -140,8 +164,10 @@ void answer(const library_api& api, const decoded_request& d, bool packed, share
     values.probs.resize(r.rows * r.classes);
     values.grad.resize(r.rows * r.classes);
     values.loss.resize(r.loss_count());
+    const input_arrays in =
+        input_arrays::of(r, in_place, shared != nullptr ? shared->data() : nullptr);
     if (std::string error =
-            call_library(api, r, {values.probs.data(), values.loss.data(), values.grad.data()});
+            call_library(api, r, in, {values.probs.data(), values.loss.data(), values.grad.data()});
         !error.empty()) {
         encode_error_response(d.id, error, out);
     } else if (packed) {
@@ -237,14 +263,16 @@ int serve_library(const char* path, int region_fd) {
         // A packed request comes from xentcheck itself and is answered in kind.
         const bool packed = is_packed_request(line);
         std::optional<std::size_t> answer_at;
+        packed_in_place in_place;  // the library reads the region's arrays where they are
         if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
             // blank line: nothing to answer
-        } else if (decoded_request d = packed ? decode_packed_request(line, shared, &answer_at)
-                                              : decode_request(line);
+        } else if (decoded_request d =
+                       packed ? decode_packed_request(line, shared, &answer_at, &in_place)
+                              : decode_request(line);
                    !d.error.empty()) {
             encode_error_response(d.id, "bad request: " + d.error, out);
         } else {
-            answer(api, d, packed, shared, answer_at, values, out);
+            answer(api, d, in_place, packed, shared, answer_at, values, out);
         }
         start = scanned = nl == std::string::npos ? buffer.size() : nl + 1;
         if (!out.empty() && !write_all(out_fd, out)) {

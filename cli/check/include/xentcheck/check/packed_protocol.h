@@ -36,11 +36,23 @@ void encode_packed_request(const request& r, std::int64_t id, std::string& out,
 /// encode_packed_request writes it).
 bool is_packed_request(std::string_view line) noexcept;
 
+/// Where a packed request's input arrays lie in the shared region when they are used there in
+/// place instead of being copied into the decoded request: byte offsets (8-aligned, checked
+/// against the region), or none for an array the request carried in base64 (or did not have).
+struct packed_in_place {
+    std::optional<std::size_t> logits;  ///< N x C doubles
+    std::optional<std::size_t> target;  ///< N int64 indices or N x C doubles, as target_form
+    std::optional<std::size_t> weight;  ///< C doubles
+};
+
 /// Decodes a packed request line (without its '\n'); the error names the field. Arrays given
 /// as [offset, count] are read from `region` (mapped further when needed; without one, or out
-/// of its bounds, the request is refused); `answer_at` receives the "out" offset, if any.
+/// of its bounds, the request is refused); `answer_at` receives the "out" offset, if any. With
+/// `in_place`, such arrays are not copied: their offsets go there and the request's vectors for
+/// them stay empty (serve-lib hands the library pointers into the region).
 decoded_request decode_packed_request(std::string_view line, shared_region* region = nullptr,
-                                      std::optional<std::size_t>* answer_at = nullptr);
+                                      std::optional<std::size_t>* answer_at = nullptr,
+                                      packed_in_place* in_place = nullptr);
 
 /// Appends a packed success response ('\n' included): "probs", "loss" and "grad" as base64
 /// strings of doubles, or, given a region and the request's "out" offset, written there
