@@ -345,8 +345,14 @@ std::vector<fixed_outcome> try_fixed_cases(const std::vector<const props::proper
         if (preferred == 1) {
             // While the first requests are answered, what every property derives from the
             // cases alone (the reference's answers, the tolerance models) is computed.
-            for (const fixed_case& fc : o.cases)
-                props::prepare(fc.problem);
+            // A failure here (memory, say) is left to the properties, which count it as
+            // xentcheck's own (property_runner::check); nothing may escape a thread.
+            for (const fixed_case& fc : o.cases) {
+                try {
+                    props::prepare(fc.problem);
+                } catch (const std::exception&) {
+                }
+            }
         }
         while (const std::optional<std::size_t> next = take(preferred)) {
             const std::size_t index = *next;
@@ -386,11 +392,13 @@ std::vector<fixed_outcome> try_fixed_cases(const std::vector<const props::proper
         }
     };
     const std::size_t helpers = std::min(std::max<std::size_t>(o.jobs, 1), infos.size()) - 1;
-    std::vector<std::jthread> threads;
-    for (std::size_t t = 0; t < helpers; ++t)
-        threads.emplace_back(work);
-    work();
-    return found;  // the threads are joined first, as they go out of scope
+    {
+        std::vector<std::jthread> threads;
+        for (std::size_t t = 0; t < helpers; ++t)
+            threads.emplace_back(work);
+        work();
+    }  // joined here, before `found` is returned (and perhaps moved)
+    return found;
 }
 
 }  // namespace
