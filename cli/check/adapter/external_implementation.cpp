@@ -45,4 +45,12 @@ std::vector<outcome> external_implementation::evaluate_batch(
     return client_.evaluate_batch(requests, policy);
 }
 
+std::vector<outcome> external_implementation::evaluate_repeated(const properties::problem& p,
+                                                                std::size_t times,
+                                                                batch_policy policy) {
+    const request r = to_request(p);
+    const std::vector<const request*> requests(times, &r);
+    return client_.evaluate_batch(std::span<const request* const>(requests), policy);
+}
+
 }  // namespace xentcheck::check

@@ -133,19 +133,17 @@ std::shared_ptr<const properties::outputs> memo_implementation::evaluate_shared(
     return values;
 }
 
-std::vector<properties::attempt> memo_implementation::evaluate_batch(
-    std::span<const properties::problem> problems) {
-    const std::lock_guard lock(mutex_);
-    const std::size_t starts = client().starts();
-    const auto began = std::chrono::steady_clock::now();
-    std::vector<outcome> got = inner_.evaluate_batch(problems);
+template <class Problem>
+std::vector<properties::attempt> memo_implementation::attempts_of(
+    std::vector<outcome> got, Problem problem, std::size_t starts_before,
+    std::chrono::steady_clock::time_point began) {
     const bool all_ok =
         std::all_of(got.begin(), got.end(), [](const outcome& o) { return o.ok(); });
-    if (all_ok) note_time(std::chrono::steady_clock::now() - began, starts);
+    if (all_ok) note_time(std::chrono::steady_clock::now() - began, starts_before);
     std::vector<properties::attempt> out(got.size());
     for (std::size_t k = 0; k < got.size(); ++k) {
         note(got[k]);
-        record(problems[k], got[k]);
+        record(problem(k), got[k]);
         out[k].ok = got[k].ok();
         if (out[k].ok) {
             out[k].values = {std::move(got[k].values.probs), std::move(got[k].values.loss),
@@ -155,6 +153,26 @@ std::vector<properties::attempt> memo_implementation::evaluate_batch(
         }
     }
     return out;
+}
+
+std::vector<properties::attempt> memo_implementation::evaluate_batch(
+    std::span<const properties::problem> problems) {
+    const std::lock_guard lock(mutex_);
+    const std::size_t starts = client().starts();
+    const auto began = std::chrono::steady_clock::now();
+    return attempts_of(
+        inner_.evaluate_batch(problems),
+        [&](std::size_t k) -> const properties::problem& { return problems[k]; }, starts, began);
+}
+
+std::vector<properties::attempt> memo_implementation::evaluate_repeated(
+    const properties::problem& p, std::size_t times) {
+    const std::lock_guard lock(mutex_);
+    const std::size_t starts = client().starts();
+    const auto began = std::chrono::steady_clock::now();
+    return attempts_of(
+        inner_.evaluate_repeated(p, times),
+        [&](std::size_t) -> const properties::problem& { return p; }, starts, began);
 }
 
 bool memo_implementation::remembered_timeout(const properties::problem& p) const {

@@ -320,8 +320,7 @@ std::string first_difference(const char* field, const std::vector<double>& a,
 verdict determinism(implementation& impl, const problem& p) {
     detail::answer first;
     if (auto failed = detail::evaluate(impl, p, first)) return *failed;
-    const std::vector<problem> twice{p, p};
-    const std::vector<attempt> again = impl.evaluate_batch(twice);
+    const std::vector<attempt> again = impl.evaluate_repeated(p, 2);
     for (std::size_t r = 0; r < again.size(); ++r) {
         const std::string ordinal = r == 0 ? "second" : "third";
         if (!again[r].ok) {

@@ -43,6 +43,11 @@ std::vector<attempt> implementation::evaluate_batch(std::span<const problem> pro
     return out;
 }
 
+std::vector<attempt> implementation::evaluate_repeated(const problem& p, std::size_t times) {
+    const std::vector<problem> copies(times, p);
+    return evaluate_batch(copies);
+}
+
 std::string reference_implementation::name() const {
     return arithmetic_ == arithmetic::standard ? "reference" : "reference (native precision)";
 }

@@ -41,6 +41,10 @@ class external_implementation final : public properties::implementation {
     /// Pipelined evaluation (finite-difference batches): one outcome per problem, no throw.
     std::vector<outcome> evaluate_batch(std::span<const properties::problem> problems,
                                         batch_policy policy = batch_policy::continue_after_fault);
+    /// `p` asked `times` times in one pipelined batch, converted to a request once.
+    std::vector<outcome> evaluate_repeated(
+        const properties::problem& p, std::size_t times,
+        batch_policy policy = batch_policy::continue_after_fault);
     /// The client, for its counters and shutdown.
     process_client& client() noexcept { return client_; }
 

@@ -49,6 +49,9 @@ class memo_implementation final : public properties::implementation {
     /// Fresh requests, pipelined; faults become failed attempts.
     std::vector<properties::attempt> evaluate_batch(
         std::span<const properties::problem> problems) override;
+    /// The same problem asked afresh `times` times in one batch, without copying it.
+    std::vector<properties::attempt> evaluate_repeated(const properties::problem& p,
+                                                       std::size_t times) override;
 
     /// The process client (timeouts, restarts).
     process_client& client() noexcept { return inner_.client(); }
@@ -91,6 +94,12 @@ class memo_implementation final : public properties::implementation {
     void note(const outcome& o);
     void note_time(std::chrono::nanoseconds elapsed, std::size_t starts_before);
     void record(const properties::problem& p, const outcome& o);
+    /// The bookkeeping of a batch's outcomes (counts, pace, recording) and the attempts made of
+    /// them; `problem(k)` is the problem of outcome k.
+    template <class Problem>
+    std::vector<properties::attempt> attempts_of(std::vector<outcome> got, Problem problem,
+                                                 std::size_t starts_before,
+                                                 std::chrono::steady_clock::time_point began);
 
     external_implementation& inner_;
     std::size_t budget_;

@@ -64,6 +64,10 @@ class process_client {
     /// restarted and, under continue_after_fault, the later requests are sent again.
     std::vector<outcome> evaluate_batch(std::span<const request> requests,
                                         batch_policy policy = batch_policy::continue_after_fault);
+    /// The same for requests held elsewhere (one request may appear several times: it is sent
+    /// once per appearance, without copying it).
+    std::vector<outcome> evaluate_batch(std::span<const request* const> requests,
+                                        batch_policy policy = batch_policy::continue_after_fault);
 
     /// Kills the current process (if any); the next request starts a fresh one.
     void restart();

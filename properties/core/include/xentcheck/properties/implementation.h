@@ -52,6 +52,10 @@ class implementation {
     /// (finite-difference batches). Never throws for a problem's failure: it becomes that
     /// problem's attempt. The default calls evaluate() for each problem.
     virtual std::vector<attempt> evaluate_batch(std::span<const problem> problems);
+    /// evaluate_batch() of `times` copies of `p`: the same problem asked again, back to back,
+    /// never from memory. An external implementation sends it without copying the problem
+    /// (an (8, 128000) problem is 8 MB a copy). The default copies it.
+    virtual std::vector<attempt> evaluate_repeated(const problem& p, std::size_t times);
 };
 
 /// The truth: lib's reference evaluated in long double and rounded to double, whatever
