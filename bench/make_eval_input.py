@@ -8,6 +8,7 @@ Numbers are written in Python's shortest round-trip form, as json.dumps writes t
 
     /usr/bin/python3 bench/make_eval_input.py --cases 100000 out.jsonl
     /usr/bin/python3 bench/make_eval_input.py --megabytes 200 big.jsonl
+    /usr/bin/python3 bench/make_eval_input.py --cases 1 --rows 8 --classes 128000 --no-expect vocab.json
 
 The same arguments always give the same bytes (NumPy's PCG64 uniform stream, seeded).
 """
@@ -18,8 +19,9 @@ import sys
 import numpy as np
 
 
-def case_lines(rng, count, rows, classes):
-    """`count` cases as JSON text lines (without the newline)."""
+def case_lines(rng, count, rows, classes, expect=True):
+    """`count` cases as JSON text lines (without the newline); without `expect`, only logits
+    and targets."""
     z = rng.random((count, rows, classes)) * 8.0 - 4.0
     t = rng.integers(0, classes, size=(count, rows))
     m = z.max(axis=2, keepdims=True)
@@ -42,6 +44,9 @@ def case_lines(rng, count, rows, classes):
             probs = "[" + ",".join(fmt_row(r) for r in p[k]) + "]"
             g = "[" + ",".join(fmt_row(r) for r in grad[k]) + "]"
             target = "[" + ",".join(str(int(x)) for x in t[k]) + "]"
+        if not expect:
+            yield f'{{"logits":{logits},"target":{target}}}'
+            continue
         yield (
             f'{{"logits":{logits},"target":{target},'
             f'"expect":{{"probs":{probs},"loss":{repr(float(loss[k]))},"grad":{g}}}}}'
@@ -57,6 +62,8 @@ def main():
     ap.add_argument("--rows", type=int, default=1, help="rows per case (1: 1-D logits)")
     ap.add_argument("--classes", type=int, default=3, help="classes per row")
     ap.add_argument("--seed", type=int, default=20240601)
+    ap.add_argument("--no-expect", action="store_true",
+                    help="logits and targets only (a case for check --cases)")
     args = ap.parse_args()
     if args.rows < 1 or args.classes < 1:
         sys.exit("rows and classes must be >= 1")
@@ -69,7 +76,7 @@ def main():
             n = chunk if args.cases is None else min(chunk, args.cases - written_cases)
             if n <= 0:
                 break
-            for line in case_lines(rng, n, args.rows, args.classes):
+            for line in case_lines(rng, n, args.rows, args.classes, not args.no_expect):
                 if limit_bytes is not None and written_bytes + len(line) + 1 > limit_bytes:
                     n = 0
                     break
