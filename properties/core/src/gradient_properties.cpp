@@ -7,7 +7,6 @@
 #include "problem_facts.h"
 #include "support.h"
 #include "xentcheck/jacobian.h"
-#include "xentcheck/softmax.h"
 
 namespace xentcheck::properties {
 

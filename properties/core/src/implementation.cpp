@@ -4,23 +4,8 @@
 #include <string>
 
 #include "problem_facts.h"
-#include "xentcheck/cross_entropy.h"
 
 namespace xentcheck::properties {
-
-namespace {
-
-/// lib's cross_entropy in T on the problem (exact for T = float on float32 problems).
-template <class T>
-outputs evaluate_in(const problem& p) {
-    const std::vector<T> logits(p.logits.begin(), p.logits.end());
-    const auto r = xentcheck::cross_entropy<T>(logits, p.classes, p.target_view(), p.options());
-    return outputs{std::vector<double>(r.probs.begin(), r.probs.end()),
-                   std::vector<double>(r.loss.begin(), r.loss.end()),
-                   std::vector<double>(r.grad.begin(), r.grad.end())};
-}
-
-}  // namespace
 
 outputs reference_outputs(const problem& p) {
     return detail::facts_of(p)->truth();
@@ -53,9 +38,10 @@ std::string reference_implementation::name() const {
 }
 
 outputs reference_implementation::evaluate(const problem& p) {
-    if (p.dtype == scalar_type::float32) return evaluate_in<float>(p);
-    return arithmetic_ == arithmetic::standard ? evaluate_in<long double>(p)
-                                               : evaluate_in<double>(p);
+    if (p.dtype == scalar_type::float32) return detail::widened(detail::reference_in<float>(p));
+    return arithmetic_ == arithmetic::standard
+               ? detail::widened(detail::reference_in<long double>(p))
+               : detail::widened(detail::reference_in<double>(p));
 }
 
 }  // namespace xentcheck::properties

@@ -4,7 +4,6 @@
 
 #include "problem_facts.h"
 #include "support.h"
-#include "xentcheck/softmax.h"
 
 namespace xentcheck::properties {
 

@@ -6,8 +6,6 @@
 #include <list>
 #include <unordered_map>
 
-#include "xentcheck/cross_entropy.h"
-
 namespace xentcheck::properties::detail {
 
 const tolerance_model& problem_facts::tolerance() const {
@@ -19,12 +17,8 @@ const outputs& problem_facts::truth() const {
     std::call_once(truth_once_, [this] {
         // Float32 problems are float-exact, so this is the exact answer rounded once whatever
         // the dtype.
-        const std::vector<long double> z(p_.logits.begin(), p_.logits.end());
-        auto r =
-            xentcheck::cross_entropy<long double>(z, p_.classes, p_.target_view(), p_.options());
-        truth_ = outputs{std::vector<double>(r.probs.begin(), r.probs.end()),
-                         std::vector<double>(r.loss.begin(), r.loss.end()),
-                         std::vector<double>(r.grad.begin(), r.grad.end())};
+        auto r = reference_in<long double>(p_);
+        truth_ = widened(r);
         exact_probs_ = std::move(r.probs);
     });
     return truth_;

@@ -80,17 +80,6 @@ std::vector<bool> defined_rows(const problem& p) {
     return keep;
 }
 
-std::vector<double> keep_rows(std::span<const double> values, std::size_t columns,
-                              const std::vector<bool>& keep) {
-    std::vector<double> out;
-    for (std::size_t i = 0; i < keep.size(); ++i) {
-        if (!keep[i]) continue;
-        out.insert(out.end(), values.begin() + static_cast<std::ptrdiff_t>(i * columns),
-                   values.begin() + static_cast<std::ptrdiff_t>((i + 1) * columns));
-    }
-    return out;
-}
-
 effective_targets effective(const problem& p) {
     const std::size_t c = p.classes;
     const long double eps = p.label_smoothing;
@@ -155,7 +144,12 @@ problem with_logits(const problem& p, std::vector<double> logits) {
 std::span<const double> kept_rows(std::span<const double> values, std::size_t columns,
                                   const std::vector<bool>& keep, std::vector<double>& storage) {
     if (std::find(keep.begin(), keep.end(), false) == keep.end()) return values;
-    storage = keep_rows(values, columns, keep);
+    storage.clear();
+    for (std::size_t i = 0; i < keep.size(); ++i) {
+        if (!keep[i]) continue;
+        const auto row = values.subspan(i * columns, columns);
+        storage.insert(storage.end(), row.begin(), row.end());
+    }
     return storage;
 }
 

@@ -41,12 +41,8 @@ std::string describe(const check_result& r);
 /// Whether row i has a finite logit (rows made only of -inf are undefined: NaN outputs).
 std::vector<bool> defined_rows(const problem& p);
 
-/// The rows of a row-major N x `columns` array selected by `keep`.
-std::vector<double> keep_rows(std::span<const double> values, std::size_t columns,
-                              const std::vector<bool>& keep);
-
-/// The same rows as a view: `values` itself when every row is kept (the usual case, without a
-/// copy), else a copy held in `storage`.
+/// The rows of a row-major N x `columns` array selected by `keep`, as a view: `values` itself
+/// when every row is kept (the usual case, without a copy), else a copy held in `storage`.
 std::span<const double> kept_rows(std::span<const double> values, std::size_t columns,
                                   const std::vector<bool>& keep, std::vector<double>& storage);
 
@@ -60,6 +56,22 @@ struct effective_targets {
     long double scale = 1;          ///< s
 };
 effective_targets effective(const problem& p);
+
+/// lib's cross_entropy in T on the problem, with probabilities (exact for T = float on float32
+/// problems, whose values are float-exact).
+template <class T>
+xentcheck::cross_entropy_result<T> reference_in(const problem& p) {
+    const std::vector<T> logits(p.logits.begin(), p.logits.end());
+    return xentcheck::cross_entropy<T>(logits, p.classes, p.target_view(), p.options());
+}
+
+/// A result of reference_in widened (or rounded, for long double) to double.
+template <class T>
+outputs widened(const xentcheck::cross_entropy_result<T>& r) {
+    return outputs{std::vector<double>(r.probs.begin(), r.probs.end()),
+                   std::vector<double>(r.loss.begin(), r.loss.end()),
+                   std::vector<double>(r.grad.begin(), r.grad.end())};
+}
 
 /// The tolerance accepting the sum of both bounds: bound(m) = a.bound(m) + b.bound(m).
 tolerance sum_of(tolerance a, tolerance b);
