@@ -42,18 +42,13 @@ void memo_implementation::record(const properties::problem& p, const outcome& o)
     recorded_.push_back(std::move(r));
 }
 
-memo_implementation::entry_list::iterator memo_implementation::find(const properties::problem& p,
-                                                                    std::size_t hash) {
+std::optional<memo_implementation::entry_list::iterator> memo_implementation::find(
+    const properties::problem& p, std::size_t hash) const {
     const auto [first, last] = index_.equal_range(hash);
     for (auto it = first; it != last; ++it) {
         if (properties::same_problem(it->second->problem, p)) return it->second;
     }
-    return entries_.end();
-}
-
-memo_implementation::entry_list::const_iterator memo_implementation::find(
-    const properties::problem& p) const {
-    return const_cast<memo_implementation*>(this)->find(p, properties::problem_hash(p));
+    return std::nullopt;
 }
 
 void memo_implementation::remember(const properties::problem& p, std::size_t hash, outcome o,
@@ -101,8 +96,8 @@ std::shared_ptr<const properties::outputs> memo_implementation::evaluate_shared(
     const properties::problem& p) {
     const std::lock_guard lock(mutex_);
     const std::size_t hash = properties::problem_hash(p);
-    if (const auto it = find(p, hash); it != entries_.end()) {
-        entries_.splice(entries_.begin(), entries_, it);
+    if (const auto it = find(p, hash)) {
+        entries_.splice(entries_.begin(), entries_, *it);
         const entry& e = entries_.front();
         if (recording_) {
             outcome o;
@@ -177,14 +172,13 @@ std::vector<properties::attempt> memo_implementation::evaluate_repeated(
 
 bool memo_implementation::remembered_timeout(const properties::problem& p) const {
     const std::lock_guard lock(mutex_);
-    const auto it = find(p);
-    return it != entries_.end() && !it->ok && it->why.kind == fault_kind::timed_out;
+    const auto it = find(p, properties::problem_hash(p));
+    return it && !(*it)->ok && (*it)->why.kind == fault_kind::timed_out;
 }
 
 void memo_implementation::forget(const properties::problem& p) {
     const std::lock_guard lock(mutex_);
-    const auto it = find(p, properties::problem_hash(p));
-    if (it != entries_.end()) erase(it);
+    if (const auto it = find(p, properties::problem_hash(p))) erase(*it);
 }
 
 void memo_implementation::start_recording() {

@@ -85,9 +85,8 @@ class memo_implementation final : public properties::implementation {
         std::size_t bytes = 0;
     };
     using entry_list = std::list<entry>;
-    /// The remembered entry of `p`, or entries_.end().
-    entry_list::iterator find(const properties::problem& p, std::size_t hash);
-    entry_list::const_iterator find(const properties::problem& p) const;
+    /// The remembered entry of `p` (whose problem_hash is `hash`), if any.
+    std::optional<entry_list::iterator> find(const properties::problem& p, std::size_t hash) const;
     void remember(const properties::problem& p, std::size_t hash, outcome o,
                   std::shared_ptr<const properties::outputs> values);
     void erase(entry_list::iterator e);
