@@ -272,7 +272,7 @@ int run_check_command(const check_options& o) {
         region_bytes = std::max(
             region_bytes, 2 * check::packed_region_bytes(p.rows, p.classes,
                                                          p.kind() == properties::target_kind::index,
-                                                         p.weight.size(), p.loss_size()));
+                                                         p.weight.size(), p.reduction));
     }
     if (region_bytes > 0) external.client().reserve_shared_region(region_bytes);
     // Start-up: a trivial problem must get an answer (or a refusal) within the start-up

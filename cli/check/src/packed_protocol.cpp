@@ -211,21 +211,23 @@ void encode_packed_request(const request& r, std::int64_t id, std::string& out,
     }
     if (shared != nullptr) {
         // Room for the answer: probs, loss and grad, one after the other.
-        const std::size_t bytes = (2 * r.rows * r.classes + r.loss_count()) * 8;
-        if (shared->region->reserve(shared->used + bytes)) {
+        const packed_answer_layout room =
+            packed_answer_layout::of(response_shape::of(r), shared->used);
+        if (shared->region->reserve(room.end)) {
             out += ",\"out\":";
             append_json_integer(out, static_cast<std::int64_t>(shared->used));
-            shared->used += round_up_64(bytes);
+            shared->used += round_up_64(room.end - shared->used);
         }
     }
     out += "}\n";
 }
 
 std::size_t packed_region_bytes(std::size_t rows, std::size_t classes, bool index_targets,
-                                std::size_t weights, std::size_t losses) noexcept {
+                                std::size_t weights, xentcheck::reduction reduction) noexcept {
     const std::size_t n = rows * classes;
+    const packed_answer_layout answer = packed_answer_layout::of({rows, classes, reduction}, 0);
     return round_up_64(n * 8) + round_up_64((index_targets ? rows : n) * 8) +
-           round_up_64(weights * 8) + round_up_64((2 * n + losses) * 8);
+           round_up_64(weights * 8) + round_up_64(answer.end);
 }
 
 bool is_packed_request(std::string_view line) noexcept {
