@@ -2,11 +2,11 @@
 /// reports exactly what a fresh evaluator reports for each case.
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include "check_result_difference.h"
 #include "finite_difference_rows.h"
 #include "xentcheck/cli/case_parse.h"
 #include "xentcheck/cli/evaluation.h"
@@ -22,38 +22,12 @@ eval_case make_case(const std::string& text) {
     return c;
 }
 
-bool same_bits(double a, double b) {
-    return std::memcmp(&a, &b, sizeof a) == 0;
-}
-
 /// Every field of two check entries is the same (doubles bit for bit).
 void expect_same(const check_entry& a, const check_entry& b, const std::string& where) {
-    const xentcheck::check_result &r = a.result, &s = b.result;
-    SCOPED_TRACE(where + ", " + r.name);
-    EXPECT_EQ(r.name, s.name);
+    SCOPED_TRACE(where + ", " + a.result.name);
     EXPECT_EQ(a.skipped, b.skipped);
     EXPECT_EQ(a.skip_reason, b.skip_reason);
-    EXPECT_EQ(r.passed, s.passed);
-    EXPECT_EQ(r.checked, s.checked);
-    EXPECT_EQ(r.violations, s.violations);
-    EXPECT_TRUE(same_bits(r.max_abs_error, s.max_abs_error));
-    EXPECT_TRUE(same_bits(r.max_rel_error, s.max_rel_error));
-    EXPECT_TRUE(same_bits(r.worst_ratio, s.worst_ratio));
-    EXPECT_TRUE(same_bits(r.used.atol, s.used.atol));
-    EXPECT_TRUE(same_bits(r.used.rtol, s.used.rtol));
-    ASSERT_EQ(r.worst.has_value(), s.worst.has_value());
-    if (r.worst) {
-        EXPECT_EQ(r.worst->to_string(), s.worst->to_string());
-    }
-    ASSERT_EQ(r.findings.size(), s.findings.size());
-    for (std::size_t k = 0; k < r.findings.size(); ++k) {
-        EXPECT_EQ(r.findings[k].where.to_string(), s.findings[k].where.to_string());
-        EXPECT_TRUE(same_bits(r.findings[k].expected, s.findings[k].expected));
-        EXPECT_TRUE(same_bits(r.findings[k].actual, s.findings[k].actual));
-        EXPECT_TRUE(same_bits(r.findings[k].allowed, s.findings[k].allowed));
-    }
-    EXPECT_EQ(r.inconclusive, s.inconclusive);
-    EXPECT_EQ(r.inconclusive_reason, s.inconclusive_reason);
+    EXPECT_EQ(test_support::check_result_difference(a.result, b.result), "");
 }
 
 TEST(EvaluationReuse, AReusedEvaluatorReportsWhatAFreshOneReports) {

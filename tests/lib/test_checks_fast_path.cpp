@@ -7,11 +7,12 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
 #include <vector>
+
+#include "check_result_difference.h"
 
 namespace xentcheck {
 namespace {
@@ -70,38 +71,6 @@ check_result per_value_compare(const std::vector<double>& reference,
                                      static_cast<double>(actual.size()), inf, inf, 0});
     }
     return r;
-}
-
-bool same_bits(double a, double b) {
-    return std::memcmp(&a, &b, sizeof a) == 0;
-}
-
-/// Every field of two results, doubles bit for bit; the first difference, or "".
-std::string difference(const check_result& a, const check_result& b) {
-    if (a.passed != b.passed) return "passed";
-    if (a.checked != b.checked) return "checked";
-    if (a.violations != b.violations) return "violations";
-    if (!same_bits(a.max_abs_error, b.max_abs_error)) return "max_abs_error";
-    if (!same_bits(a.max_rel_error, b.max_rel_error)) return "max_rel_error";
-    if (!same_bits(a.worst_ratio, b.worst_ratio)) return "worst_ratio";
-    if (!same_bits(a.used.atol, b.used.atol) || !same_bits(a.used.rtol, b.used.rtol)) return "used";
-    if (a.worst.has_value() != b.worst.has_value()) return "worst";
-    if (a.worst && (a.worst->row != b.worst->row || a.worst->column != b.worst->column)) {
-        return "worst: " + a.worst->to_string() + " against " + b.worst->to_string();
-    }
-    if (a.findings.size() != b.findings.size()) return "findings";
-    for (std::size_t i = 0; i < a.findings.size(); ++i) {
-        const finding& f = a.findings[i];
-        const finding& g = b.findings[i];
-        if (f.where.row != g.where.row || f.where.column != g.where.column ||
-            !same_bits(f.expected, g.expected) || !same_bits(f.actual, g.actual) ||
-            !same_bits(f.abs_error, g.abs_error) || !same_bits(f.rel_error, g.rel_error) ||
-            !same_bits(f.allowed, g.allowed)) {
-            return "finding " + std::to_string(i);
-        }
-    }
-    if (a.inconclusive != b.inconclusive) return "inconclusive";
-    return "";
 }
 
 /// A random comparison: reference values of many sizes (some 0), actual values within, at and
@@ -170,11 +139,13 @@ TEST(CompareValuesFastPath, MatchesThePerValueEvaluationFieldByField) {
             per_value_compare(c.reference, c.actual, c.columns, c.tol, c.magnitude);
         const check_result got =
             compare_values("x", c.reference, c.actual, c.columns, c.tol, c.magnitude);
-        ASSERT_EQ(difference(got, want), "") << "round " << round << ", " << n << " values";
+        ASSERT_EQ(test_support::check_result_difference(got, want), "")
+            << "round " << round << ", " << n << " values";
         // The in-place form, into a result still holding another comparison's findings.
         check_result reused = per_value_compare({nan, 1}, {0, 2}, 1, {}, {});
         compare_values(reused, "x", c.reference, c.actual, c.columns, c.tol, c.magnitude);
-        ASSERT_EQ(difference(reused, want), "") << "in place, round " << round;
+        ASSERT_EQ(test_support::check_result_difference(reused, want), "")
+            << "in place, round " << round;
         compared += n;
     }
     EXPECT_GT(compared, 100000u);

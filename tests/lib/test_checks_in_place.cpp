@@ -4,11 +4,12 @@
 
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
 #include <vector>
+
+#include "check_result_difference.h"
 
 #include "xentcheck/checks.h"
 #include "xentcheck/cross_entropy.h"
@@ -18,38 +19,9 @@ namespace {
 
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 
-/// Bit equality of doubles (NaN equals NaN with the same bits).
-bool same_bits(double a, double b) {
-    return std::memcmp(&a, &b, sizeof a) == 0;
-}
-
 /// Every member of two results is the same (doubles bit for bit).
 void expect_same(const check_result& a, const check_result& b) {
-    EXPECT_EQ(a.name, b.name);
-    EXPECT_EQ(a.passed, b.passed);
-    EXPECT_EQ(a.checked, b.checked);
-    EXPECT_EQ(a.violations, b.violations);
-    EXPECT_TRUE(same_bits(a.max_abs_error, b.max_abs_error)) << a.name;
-    EXPECT_TRUE(same_bits(a.max_rel_error, b.max_rel_error)) << a.name;
-    EXPECT_TRUE(same_bits(a.worst_ratio, b.worst_ratio)) << a.name;
-    EXPECT_TRUE(same_bits(a.used.atol, b.used.atol)) << a.name;
-    EXPECT_TRUE(same_bits(a.used.rtol, b.used.rtol)) << a.name;
-    ASSERT_EQ(a.worst.has_value(), b.worst.has_value()) << a.name;
-    if (a.worst) {
-        EXPECT_EQ(a.worst->to_string(), b.worst->to_string());
-    }
-    ASSERT_EQ(a.findings.size(), b.findings.size()) << a.name;
-    for (std::size_t k = 0; k < a.findings.size(); ++k) {
-        const finding &f = a.findings[k], &g = b.findings[k];
-        EXPECT_EQ(f.where.to_string(), g.where.to_string());
-        EXPECT_TRUE(same_bits(f.expected, g.expected));
-        EXPECT_TRUE(same_bits(f.actual, g.actual));
-        EXPECT_TRUE(same_bits(f.abs_error, g.abs_error));
-        EXPECT_TRUE(same_bits(f.rel_error, g.rel_error));
-        EXPECT_TRUE(same_bits(f.allowed, g.allowed));
-    }
-    EXPECT_EQ(a.inconclusive, b.inconclusive);
-    EXPECT_EQ(a.inconclusive_reason, b.inconclusive_reason);
+    EXPECT_EQ(test_support::check_result_difference(a, b), "") << a.name;
 }
 
 /// A result full of leftovers: a long name, findings, a worst location, an inconclusive reason.
@@ -63,10 +35,19 @@ check_result dirty_result() {
     return r;
 }
 
-struct problem {
-    std::vector<double> logits;
-    std::vector<std::int64_t> targets;
-    std::size_t classes;
+/// Random logits (uniform in [-scale, scale]) of rows x classes, and a class index per row.
+struct random_problem {
+    std::vector<double> z;
+    std::vector<std::int64_t> t;
+
+    random_problem(std::mt19937_64& rng, std::size_t rows, std::size_t classes, double scale)
+        : z(rows * classes), t(rows) {
+        std::uniform_real_distribution<double> unit(-1, 1);
+        for (double& v : z)
+            v = unit(rng) * scale;
+        for (auto& v : t)
+            v = static_cast<std::int64_t>(rng() % classes);
+    }
 };
 
 TEST(ChecksInPlace, InvariantsAndComparisonsMatchTheValueForms) {
@@ -74,12 +55,7 @@ TEST(ChecksInPlace, InvariantsAndComparisonsMatchTheValueForms) {
     std::uniform_real_distribution<double> unit(-1, 1);
     for (int k = 0; k < 200; ++k) {
         const std::size_t rows = 1 + rng() % 4, classes = 1 + rng() % 5;
-        std::vector<double> z(rows * classes);
-        for (double& v : z)
-            v = unit(rng) * 3;
-        std::vector<std::int64_t> t(rows);
-        for (auto& v : t)
-            v = static_cast<std::int64_t>(rng() % classes);
+        const auto [z, t] = random_problem(rng, rows, classes, 3);
         const target_view target = target_view::indices(t);
         const auto r = cross_entropy<double>(z, classes, target);
         const tolerance_model model(measure_problem(0x1p-53, z, classes, target, {}));
@@ -145,15 +121,9 @@ void expect_fd_forms_agree(const std::vector<double>& z, std::size_t classes,
 TEST(ChecksInPlace, FiniteDifferenceMatchesTheValueForm) {
     finite_difference_check_buffers buffers;
     std::mt19937_64 rng(5);
-    std::uniform_real_distribution<double> unit(-1, 1);
     for (int k = 0; k < 60; ++k) {
         const std::size_t rows = 1 + rng() % 3, classes = 2 + rng() % 6;
-        std::vector<double> z(rows * classes);
-        for (double& v : z)
-            v = unit(rng) * 4;
-        std::vector<std::int64_t> t(rows);
-        for (auto& v : t)
-            v = static_cast<std::int64_t>(rng() % classes);
+        const auto [z, t] = random_problem(rng, rows, classes, 4);
         std::vector<double> grad = cross_entropy<double>(z, classes, target_view::indices(t)).grad;
         if (k % 2) grad[rng() % grad.size()] += 1e-6;  // a planted error, found by both
         // A few coordinates only, every other time: the sampled path with each row's largest.
