@@ -195,8 +195,7 @@ check_result compare_values(std::string name, std::span<const double> reference,
 }
 
 void check_probs_in_unit_interval(check_result& out, std::span<const double> probs,
-                                  std::size_t classes, tolerance probs_tolerance) {
-    const tolerance t = probs_tolerance;
+                                  std::size_t classes, tolerance t) {
     check_builder b(out, "probs_in_unit_interval", t, classes);
     for (std::size_t k = 0; k < probs.size(); ++k) {
         const double p = probs[k];
@@ -215,8 +214,7 @@ check_result check_probs_in_unit_interval(std::span<const double> probs, std::si
 }
 
 void check_probs_sum_to_one(check_result& out, std::span<const double> probs, std::size_t classes,
-                            tolerance probs_row_sum) {
-    const tolerance t = probs_row_sum;
+                            tolerance t) {
     check_builder b(out, "probs_sum_to_one", t, 1);
     for (std::size_t i = 0; i < rows_of(probs.size(), classes); ++i) {
         double sum = 0;
@@ -234,8 +232,7 @@ check_result check_probs_sum_to_one(std::span<const double> probs, std::size_t c
 }
 
 void check_grad_rows_sum_to_zero(check_result& out, std::span<const double> grad,
-                                 std::size_t classes, tolerance grad_row_sum) {
-    const tolerance t = grad_row_sum;
+                                 std::size_t classes, tolerance t) {
     check_builder b(out, "grad_rows_sum_to_zero", t, 1);
     for (std::size_t i = 0; i < rows_of(grad.size(), classes); ++i) {
         double sum = 0;
