@@ -163,6 +163,7 @@ problem_scale measure_problem(double unit_roundoff, std::span<const double> logi
         total += m;
         largest = std::max(largest, m);
     }
+    // For reduction none each row is its own loss: its scale is at most the largest row's.
     s.loss_scale = options.reduction == reduction::none ? largest : total * mean_scale;
     s.grad_scale = largest * mean_scale;
     if (!std::isfinite(s.loss_scale)) s.loss_scale = 0;
