@@ -120,7 +120,8 @@ namespace {
 /// its target class, and its first and last class.
 std::vector<std::pair<std::size_t, std::size_t>> sample_coordinates(const problem& p) {
     std::set<std::pair<std::size_t, std::size_t>> picked;
-    const auto keep = detail::defined_rows(p);
+    const auto facts = detail::facts_of(p);  // held: `keep` lives in it
+    const std::vector<bool>& keep = facts->defined_rows();
     const std::size_t c = p.classes;
     for (const std::size_t i : {std::size_t{0}, p.rows - 1}) {
         if (!keep[i]) continue;
@@ -146,7 +147,7 @@ verdict hessian_matches_gradient_differences(implementation& impl, const problem
     const std::vector<long double> z(p.logits.begin(), p.logits.end());
     std::vector<long double> hessian(p.rows * c * c);
     xentcheck::cross_entropy_hessian<long double>(z, c, p.target_view(), p.options(), hessian);
-    const tolerance_model model = p.tolerance();
+    const tolerance_model model = detail::facts_of(p)->tolerance();
     // Every gradient entry's error is at most grad().bound(2 grad_scale) (its magnitude
     // s (A p + |a|) is at most twice grad_scale). Along one logit, |d^2 g / dz^2| <=
     // s A / (6 sqrt 3) < 0.1 s A and |d^3 g / dz^3| <= s A / 8, with s A <= grad_scale.

@@ -4,6 +4,7 @@
 #include <limits>
 #include <sstream>
 
+#include "problem_facts.h"
 #include "support.h"
 #include "xentcheck/jacobian.h"
 #include "xentcheck/softmax.h"
@@ -67,7 +68,8 @@ std::vector<jacobian_row> jacobian_rows_in(const problem& p) {
     const std::size_t c = p.classes;
     const std::vector<T> z(p.logits.begin(), p.logits.end());
     const std::vector<T> probs = xentcheck::softmax<T>(z, c);
-    const auto keep = detail::defined_rows(p);
+    const auto facts = detail::facts_of(p);  // held: `keep` lives in it
+    const std::vector<bool>& keep = facts->defined_rows();
     const long double u = xentcheck::unit_roundoff<T>();
     std::vector<jacobian_row> rows;
     for (std::size_t i = 0; i < p.rows; ++i) {
@@ -237,10 +239,11 @@ verdict hessian_closed_form(implementation&, const problem& p) {
     const std::size_t c = p.classes;
     const auto hessian =
         p.dtype == scalar_type::float32 ? lib_hessian<float>(p) : lib_hessian<double>(p);
-    const detail::effective_targets e = detail::effective(p);
-    const tolerance probs_tol = p.tolerance().probs();
+    const auto facts = detail::facts_of(p);
+    const detail::effective_targets& e = facts->effective();
+    const tolerance probs_tol = facts->tolerance().probs();
     const long double u = p.unit_roundoff();
-    const auto keep = detail::defined_rows(p);
+    const std::vector<bool>& keep = facts->defined_rows();
     for (std::size_t i = 0; i < p.rows; ++i) {
         if (!keep[i]) continue;
         // Softmax written out here (max-shifted, long double), independent of lib.
