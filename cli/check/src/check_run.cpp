@@ -151,11 +151,7 @@ run_outcome run_check(memo_implementation& impl, const run_options& o,
         property_outcome out;
         out.name = std::string(info.name);
         out.summary = std::string(info.summary);
-        run_progress where;
-        where.index = index;
-        where.count = infos.size();
-        where.property = info.name;
-        where.planned = static_cast<int>(o.cases.size()) + o.max_success;
+        run_progress where = runner.position();
         auto tick = [&] {
             where.tested = out.tests;
             report(where);

@@ -49,11 +49,7 @@ std::vector<fixed_outcome> try_fixed_cases(const std::vector<const props::proper
             const props::property_info& info = *infos[index];
             const auto started = clock::now();
             fixed_outcome& f = found[index];
-            run_progress where;
-            where.index = index;
-            where.count = infos.size();
-            where.property = info.name;
-            where.planned = static_cast<int>(o.cases.size()) + o.max_success;
+            run_progress where = runners[index]->position();
             // Fixed cases beyond what the property can afford (the registry's own limits: 64
             // classes for the Hessian differences, 4097 classes and 8192 values for the loss
             // differences, ...) are not tried by it. The run's generator sizes do not apply: a

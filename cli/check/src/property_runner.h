@@ -68,6 +68,10 @@ class property_runner {
                " not evaluated: xentcheck itself failed on them (" + first_internal_error_ + ")";
     }
 
+    /// Where this property stands in the run (its index, the count, its name, the problems
+    /// planned), for progress reports.
+    const run_progress& position() const noexcept { return where_; }
+
     /// Reports progress (after each tried problem).
     void tick() {
         if (progress_) progress_(where_);
