@@ -4,7 +4,6 @@
 #include "xentcheck/check/check_run.h"
 
 #include <algorithm>
-#include <limits>
 #include <memory>
 #include <mutex>
 #include <stdexcept>

@@ -96,7 +96,8 @@ void showValue(const problem& p, std::ostream& os);
 std::string show_number(double x);
 
 /// The exact identity of a problem as a byte string: dtype, target form, reduction, shape,
-/// options and the bits of every value. Equal strings mean equal problems (for memoizing).
+/// options and the bits of every value. Equal strings mean equal problems (a value to keep in
+/// sets of problems seen; tables that look problems up use problem_hash and same_problem).
 std::string identity(const problem& p);
 
 /// Whether two problems are identical bit for bit: the equality identity() expresses, without
