@@ -83,7 +83,8 @@ T shifted_exp(const T& z, const T& m) {
     } else {
         ed = exp_nonpositive(d);  // long double: as accurate as expl, faster (others: std::exp)
     }
-    if (!std::isfinite(err)) return ed;
+    // Where z - m is exact (err = 0, the usual case) the product would give ed back.
+    if (err == 0 || !finite_value(err)) return ed;
     return ed * (R(1) + err);
 }
 
@@ -99,6 +100,7 @@ T shifted_exp_rest(std::span<const T> row, const T& m, real_t<T> low, std::size_
     using R = real_t<T>;
     const std::size_t n = row.size();
     const std::size_t ex = excluded < n ? excluded : n;
+    const T shift = m;  // a copy: through the reference it would be reloaded after each store
     if constexpr (has_vector_kernels_v<T>) {
         if (vector_kernels_enabled()) {
             accumulator<double> rest;
@@ -122,7 +124,7 @@ T shifted_exp_rest(std::span<const T> row, const T& m, real_t<T> low, std::size_
         if (j == ex) {
             ej = T(1);
         } else if (re(row[j]) != -std::numeric_limits<R>::infinity()) {
-            ej = shifted_exp(row[j], m);
+            ej = shifted_exp(row[j], shift);
             rest.add(ej);
         }
         if (!e.empty()) e[j] = ej;
