@@ -1,6 +1,7 @@
 /// Internal: exp(d) for d <= 0 in long double, for the reference's shifted exponentials.
 #pragma once
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -9,148 +10,92 @@
 
 namespace xentcheck::detail {
 
-/// 2^(j/64) = exp2_64ths_hi[j] + exp2_64ths_lo[j], j = 0..63: the value correctly rounded to
-/// the 64-bit significand and the rest, rounded (generated with MPFR at 300 bits).
-inline constexpr long double exp2_64ths_hi[64] = {
-    0x1p+0L,
-    0x1.02c9a3e778060ee6p+0L,
-    0x1.059b0d31585743aep+0L,
-    0x1.0874518759bc808cp+0L,
-    0x1.0b5586cf9890f62ap+0L,
-    0x1.0e3ec32d3d1a202p+0L,
-    0x1.11301d0125b50a4ep+0L,
-    0x1.1429aaea92ddfb34p+0L,
-    0x1.172b83c7d517adcep+0L,
-    0x1.1a35beb6fcb753ccp+0L,
-    0x1.1d4873168b9aa78p+0L,
-    0x1.2063b88628cd63b8p+0L,
-    0x1.2387a6e75623866cp+0L,
-    0x1.26b4565e27cdd258p+0L,
-    0x1.29e9df51fdee12c2p+0L,
-    0x1.2d285a6e4030b4p+0L,
-    0x1.306fe0a31b7152dep+0L,
-    0x1.33c08b26416ff4cap+0L,
-    0x1.371a7373aa9caa72p+0L,
-    0x1.3a7db34e59ff6ea2p+0L,
-    0x1.3dea64c12342235cp+0L,
-    0x1.4160a21f72e29f84p+0L,
-    0x1.44e086061892d032p+0L,
-    0x1.486a2b5c13cd013cp+0L,
-    0x1.4bfdad5362a271d4p+0L,
-    0x1.4f9b2769d2ca6ad4p+0L,
-    0x1.5342b569d4f81dfp+0L,
-    0x1.56f4736b527da66ep+0L,
-    0x1.5ab07dd48542958cp+0L,
-    0x1.5e76f15ad21486eap+0L,
-    0x1.6247eb03a5584b2p+0L,
-    0x1.6623882552224912p+0L,
-    0x1.6a09e667f3bcc908p+0L,
-    0x1.6dfb23c651a2ef22p+0L,
-    0x1.71f75e8ec5f73dd2p+0L,
-    0x1.75feb564267c8bf6p+0L,
-    0x1.7a11473eb0186d7ep+0L,
-    0x1.7e2f336cf4e62106p+0L,
-    0x1.82589994cce128acp+0L,
-    0x1.868d99b4492ec80ep+0L,
-    0x1.8ace5422aa0db5bap+0L,
-    0x1.8f1ae991577362bap+0L,
-    0x1.93737b0cdc5e4f46p+0L,
-    0x1.97d829fde4e4f8bap+0L,
-    0x1.9c49182a3f0901c8p+0L,
-    0x1.a0c667b5de564b2ap+0L,
-    0x1.a5503b23e255c8b4p+0L,
-    0x1.a9e6b5579fdbf43ep+0L,
-    0x1.ae89f995ad3ad5e8p+0L,
-    0x1.b33a2b84f15faf6cp+0L,
-    0x1.b7f76f2fb5e46eaap+0L,
-    0x1.bcc1e904bc1d2248p+0L,
-    0x1.c199bdd85529c222p+0L,
-    0x1.c67f12e57d14b4a2p+0L,
-    0x1.cb720dcef906915p+0L,
-    0x1.d072d4a07897b8dp+0L,
-    0x1.d5818dcfba48725ep+0L,
-    0x1.da9e603db3285708p+0L,
-    0x1.dfc97337b9b5eb96p+0L,
-    0x1.e502ee78b3ff6274p+0L,
-    0x1.ea4afa2a490d9858p+0L,
-    0x1.efa1bee615a27772p+0L,
-    0x1.f50765b6e4540674p+0L,
-    0x1.fa7c1819e90d82eap+0L,
+/// 2^(j/64) as two doubles: `high` correctly rounded, `low` the rest correctly rounded (so
+/// high + low is within 2^-106 of 2^(j/64); generated with MPFR, and checked against it in
+/// tests/oracle). Doubles rather than long doubles: an 8-byte load is one micro-op, a 10-byte
+/// x87 load several, and the exp below is bound by those.
+struct exp2_64th {
+    double high;
+    double low;
 };
-inline constexpr long double exp2_64ths_lo[64] = {
-    0x0p+0L,
-    0xf.7caca4f7a29bde9p-68L,
-    0x7.c548eb68ca417fe8p-68L,
-    0x3.5f25d9427fa2b04p-68L,
-    -0x7.46d48e7bd567c9cp-68L,
-    0x7.42e4f8af6a552ac8p-68L,
-    0xb.bf1aed9318ceac6p-68L,
-    0x1.01943b2586d01844p-68L,
-    -0x8.373af14eb586dfdp-72L,
-    -0x9.67096d2e37ca594p-68L,
-    0x5.b8028990f07a98b8p-68L,
-    0xe.eb02950929d0fc5p-68L,
-    0x1.fadb1c15cb593b04p-68L,
-    -0x5.98cd7e2c4db62318p-68L,
-    0x5.d15f5a24aa3bca88p-68L,
-    0x9.1d536d07538458ap-68L,
-    0x8.d5a46305c85ededp-68L,
-    -0x3.79ef269969406a3p-68L,
-    -0xb.aafd0bab86781c2p-68L,
-    -0x4.36d661f5e2cc9eap-68L,
-    -0xb.eddc1ec288c045dp-68L,
-    0x3.25b8f3db61fb353p-68L,
-    -0xc.90bf620fe6042b1p-68L,
-    0x1.a3b69062f03c3dd8p-68L,
-    0x3.97afec42e20e0364p-68L,
-    -0xc.2749655f8c11aa2p-68L,
-    0xa.83c49d86a63f4e6p-68L,
-    0xc.b004764eb3c00f3p-68L,
-    0x9.3015191eb345d89p-68L,
-    -0x4.1b3dfc668995f9a8p-68L,
-    -0xf.05f902d25bd44e3p-68L,
-    0x7.d9e29b8f314a338p-68L,
-    0xb.2fb1366ea957d3ep-68L,
-    0xe.2cbe1bbaa834b3fp-72L,
-    0x3.70f2ef0acd6cb434p-68L,
-    0xe.9aa33a48b270718p-68L,
-    -0xa.efdc09325e0a10cp-68L,
-    -0x2.fd45ea8681e8f5ecp-68L,
-    0xf.88afab34a010f6bp-68L,
-    0x4.1d90ac251707485p-68L,
-    0x7.c55a192c9bb3e6fp-68L,
-    -0x7.d8ba38d127fb1038p-68L,
-    -0xf.e3c0dabf5dd2d04p-68L,
-    -0x1.6df06e1742812462p-68L,
-    -0x3.b94f8e0d41a72254p-68L,
-    -0x5.25747354cb655fcp-68L,
-    0x2.4491caf87bc8050cp-68L,
-    0xb.243bdff4c4c58b5p-68L,
-    0x7.34d1773205a7fbcp-68L,
-    -0x2.f18426b83da8a88p-72L,
-    0x7.b081ab53c5354c88p-68L,
-    -0x4.5f0ba4c2f732f4ep-68L,
-    0xc.b12a091ba667944p-72L,
-    0x1.37fd20f2b301dd9ep-68L,
-    0x3.cbd1e949db761d94p-68L,
-    0xf.22f21a158e18fbcp-68L,
-    -0x5.fa514991f23560a8p-68L,
-    0xc.01a5b6d4c97f624p-68L,
-    0x8.cac39ed291b7226p-68L,
-    -0x2.ecfeac66e170b69cp-68L,
-    0xf.73a18f5db301f87p-68L,
-    -0x2.de56d253e0922a2cp-72L,
-    0xf.84b762862baff99p-68L,
-    -0xf.5818b4d9c3e23fap-68L,
+inline constexpr exp2_64th exp2_64ths[64] = {
+    {0x1p+0, 0x0p+0},
+    {0x1.02c9a3e778061p+0, -0x1.19083535b085dp-56},
+    {0x1.059b0d3158574p+0, 0x1.d73e2a475b465p-55},
+    {0x1.0874518759bc8p+0, 0x1.186be4bb284ffp-57},
+    {0x1.0b5586cf9890fp+0, 0x1.8a62e4adc610bp-54},
+    {0x1.0e3ec32d3d1a2p+0, 0x1.03a1727c57b53p-59},
+    {0x1.11301d0125b51p+0, -0x1.6c51039449b3ap-54},
+    {0x1.1429aaea92dep+0, -0x1.32fbf9af1369ep-54},
+    {0x1.172b83c7d517bp+0, -0x1.19041b9d78a76p-55},
+    {0x1.1a35beb6fcb75p+0, 0x1.e5b4c7b4968e4p-55},
+    {0x1.1d4873168b9aap+0, 0x1.e016e00a2643cp-54},
+    {0x1.2063b88628cd6p+0, 0x1.dc775814a8495p-55},
+    {0x1.2387a6e756238p+0, 0x1.9b07eb6c70573p-54},
+    {0x1.26b4565e27cddp+0, 0x1.2bd339940e9d9p-55},
+    {0x1.29e9df51fdee1p+0, 0x1.612e8afad1255p-55},
+    {0x1.2d285a6e4030bp+0, 0x1.0024754db41d5p-54},
+    {0x1.306fe0a31b715p+0, 0x1.6f46ad23182e4p-55},
+    {0x1.33c08b26416ffp+0, 0x1.32721843659a6p-54},
+    {0x1.371a7373aa9cbp+0, -0x1.63aeabf42eae2p-54},
+    {0x1.3a7db34e59ff7p+0, -0x1.5e436d661f5e3p-56},
+    {0x1.3dea64c123422p+0, 0x1.ada0911f09ebcp-55},
+    {0x1.4160a21f72e2ap+0, -0x1.ef3691c309278p-58},
+    {0x1.44e086061892dp+0, 0x1.89b7a04ef80dp-59},
+    {0x1.486a2b5c13cdp+0, 0x1.3c1a3b69062fp-56},
+    {0x1.4bfdad5362a27p+0, 0x1.d4397afec42e2p-56},
+    {0x1.4f9b2769d2ca7p+0, -0x1.4b309d25957e3p-54},
+    {0x1.5342b569d4f82p+0, -0x1.07abe1db13cadp-55},
+    {0x1.56f4736b527dap+0, 0x1.9bb2c011d93adp-54},
+    {0x1.5ab07dd485429p+0, 0x1.6324c054647adp-54},
+    {0x1.5e76f15ad2148p+0, 0x1.ba6f93080e65ep-54},
+    {0x1.6247eb03a5585p+0, -0x1.383c17e40b497p-54},
+    {0x1.6623882552225p+0, -0x1.bb60987591c34p-54},
+    {0x1.6a09e667f3bcdp+0, -0x1.bdd3413b26456p-54},
+    {0x1.6dfb23c651a2fp+0, -0x1.bbe3a683c88abp-57},
+    {0x1.71f75e8ec5f74p+0, -0x1.16e4786887a99p-55},
+    {0x1.75feb564267c9p+0, -0x1.0245957316dd3p-54},
+    {0x1.7a11473eb0187p+0, -0x1.41577ee04992fp-55},
+    {0x1.7e2f336cf4e62p+0, 0x1.05d02ba15797ep-56},
+    {0x1.82589994cce13p+0, -0x1.d4c1dd41532d8p-54},
+    {0x1.868d99b4492edp+0, -0x1.fc6f89bd4f6bap-54},
+    {0x1.8ace5422aa0dbp+0, 0x1.6e9f156864b27p-54},
+    {0x1.8f1ae99157736p+0, 0x1.5cc13a2e3976cp-55},
+    {0x1.93737b0cdc5e5p+0, -0x1.75fc781b57ebcp-57},
+    {0x1.97d829fde4e5p+0, -0x1.d185b7c1b85d1p-54},
+    {0x1.9c49182a3f09p+0, 0x1.c7c46b071f2bep-56},
+    {0x1.a0c667b5de565p+0, -0x1.359495d1cd533p-54},
+    {0x1.a5503b23e255dp+0, -0x1.d2f6edb8d41e1p-54},
+    {0x1.a9e6b5579fdbfp+0, 0x1.0fac90ef7fd31p-54},
+    {0x1.ae89f995ad3adp+0, 0x1.7a1cd345dcc81p-54},
+    {0x1.b33a2b84f15fbp+0, -0x1.2805e3084d708p-57},
+    {0x1.b7f76f2fb5e47p+0, -0x1.5584f7e54ac3bp-56},
+    {0x1.bcc1e904bc1d2p+0, 0x1.23dd07a2d9e84p-55},
+    {0x1.c199bdd85529cp+0, 0x1.11065895048ddp-55},
+    {0x1.c67f12e57d14bp+0, 0x1.2884dff483cadp-54},
+    {0x1.cb720dcef9069p+0, 0x1.503cbd1e949dbp-56},
+    {0x1.d072d4a07897cp+0, -0x1.cbc3743797a9cp-54},
+    {0x1.d5818dcfba487p+0, 0x1.2ed02d75b3707p-55},
+    {0x1.da9e603db3285p+0, 0x1.c2300696db532p-54},
+    {0x1.dfc97337b9b5fp+0, -0x1.1a5cd4f184b5cp-54},
+    {0x1.e502ee78b3ff6p+0, 0x1.39e8980a9cc8fp-55},
+    {0x1.ea4afa2a490dap+0, -0x1.e9c23179c2893p-54},
+    {0x1.efa1bee615a27p+0, 0x1.dc7f486a4b6bp-54},
+    {0x1.f50765b6e454p+0, 0x1.9d3e12dd8a18bp-54},
+    {0x1.fa7c1819e90d8p+0, 0x1.74853f3a5931ep-55},
 };
 
-/// exp(d) for d <= 0 as x87 long double: within 0.52 ulp of the exact value, and about 2.5x
+/// exp(d) for d <= 0 as x87 long double: within 0.52 ulp of the exact value, and about 5x
 /// faster than glibc's expl here (10^6 arguments in [-40, 0] and [-11000, 0] against MPFR:
-/// 0.514 ulp at worst; expl 1.114 ulp, 60 to 80 ns against 21 to 29 ns). d = n ln2/64 + r with
-/// |r| <= ln2/128, ln2/64 in two parts of 40 and 64 bits (n l1 is exact, what is left out is
-/// below 2^-95 for |n| < 2^21); exp(r) - 1 by its Taylor series to r^8/8! (the first term left
-/// out is below 2^-80 relative); times 2^(j/64) from the table with its tail, and 2^k. Where the
-/// result would be subnormal or zero, for NaN and for d > 0: std::exp. Other types: std::exp.
+/// 0.514 ulp at worst, 0.52 with [-0.02, 0] too; expl 1.114 ulp; 14-15 against 73-78 ns). d = n
+/// ln2/64 + r with |r| <= ln2/128 (and a little), ln2/64 in two doubles of 40 and 53 bits (n l1 is
+/// exact, what is left out is below 2^-87); exp(r) - 1 by its Taylor series to r^8/8! (the first
+/// term left out is below 2^-80 relative); times 2^(j/64) from the table with its tail, and 2^k.
+/// Constants and table are doubles wherever that costs no accuracy: the x87 unit loads 10-byte
+/// values in several micro-ops, and those loads, not the arithmetic, bounded the previous version
+/// (20-21 ns per value; 18 of 4 million arguments round differently, none farther from exact).
+/// Where the result would be subnormal or zero, for NaN and for d > 0: std::exp. Other types:
+/// std::exp.
 template <class T>
 [[gnu::always_inline]] inline T exp_nonpositive(T d) {
     if constexpr (!std::is_same_v<T, long double> ||
@@ -159,29 +104,36 @@ template <class T>
     } else {
         using ld = long double;
         if (!(d >= -11355.0L && d <= 0)) return std::exp(d);
-        constexpr ld inv_ln2_64 = 0x5.c551d94ae0bf85ep+4L;  // 64 / ln 2
-        constexpr ld l1 = 0x2.c5c85fdf44p-8L;               // ln 2 / 64: 40 bits,
-        constexpr ld l2 = 0x3.3de6af278ece601p-48L;         // and the next 64
-        constexpr ld round_shift = 0x1.8p63L;               // x + 1.5 * 2^63 rounds to an integer
-        // d 64/ln2 + 1.5 2^63 lies in [2^63, 2^64), where the ulp is 1: the addition rounds to
-        // an integer and the significand's bits are 1.5 2^63 + n, read from memory instead of
-        // converting nd (a conversion to an integer switches the x87 rounding mode twice).
-        const ld shifted = d * inv_ln2_64 + round_shift;
-        const ld nd = shifted - round_shift;
+        // n = round(d 64/ln2), give or take one (any nearby n keeps |r| small enough), in
+        // double: d 64/ln2 + 1.5 2^52 lies where the ulp is 1, so the sum is an integer and its
+        // significand's low bits are n.
+        constexpr double inv_ln2_64 = 0x1.71547652b82fep+6;  // 64 / ln 2
+        constexpr double round_shift = 0x1.8p52;
+        const double shifted = static_cast<double>(d) * inv_ln2_64 + round_shift;
+        const auto n = static_cast<std::int64_t>(std::bit_cast<std::uint64_t>(shifted) -
+                                                 std::bit_cast<std::uint64_t>(round_shift));
+        const ld nd = shifted - round_shift;  // exactly n
+        // ln2/64 = l1 + l2 + (below 2^-107): l1 has 40 bits, so n l1 is exact (|n| < 2^21).
+        constexpr double l1 = 0x1.62e42fefa2p-7;
+        constexpr double l2 = 0x1.9ef35793c7673p-47;
         const ld r = (d - nd * l1) - nd * l2;
-        const ld p =
-            r *
-            (1 +
-             r * (1.0L / 2 +
-                  r * (1.0L / 6 +
-                       r * (1.0L / 24 +
-                            r * (1.0L / 120 + r * (1.0L / 720 + r * (1.0L / 5040 + r / 40320)))))));
-        std::uint64_t shifted_significand;
-        std::memcpy(&shifted_significand, &shifted, 8);
-        const auto n = static_cast<std::int64_t>(shifted_significand - (std::uint64_t{3} << 62));
+        // exp(r) - 1 = r + r^2/2 + r^3 q(r), q(r) = 1/6 + r/24 + ... + r^5/8!, with q in double
+        // arithmetic: its error (2^-52 relative, with the coefficients' rounding) weighs at most
+        // |r|^3/6 2^-52 < 2^-77 against the result's 1, and its chain of products runs in the
+        // vector unit beside the x87 one instead of lengthening the latter's.
+        const double rd = static_cast<double>(r);
+        const double q =
+            1.0 / 6 +
+            rd * (1.0 / 24 +
+                  rd * (1.0 / 120 + rd * (1.0 / 720 + rd * (1.0 / 5040 + rd * (1.0 / 40320)))));
+        const ld p = r + r * r * (0.5 + r * q);
         const auto j = static_cast<int>(n & 63);
         const std::int64_t k = (n - j) / 64;
-        const ld m = exp2_64ths_hi[j] + (exp2_64ths_lo[j] + exp2_64ths_hi[j] * p);
+        // 2^(j/64) e^r = high + (low + (high + low) p): high + low rounded to 64 bits before the
+        // product, since low p (up to 2^-61 of the result) counts.
+        const ld high = exp2_64ths[j].high;
+        const ld low = exp2_64ths[j].low;
+        const ld m = high + (low + (high + low) * p);
         if (k >= -1022) {
             // 2^k as a double (exact, so the product is the same): its 8 bytes load in one go,
             // where the 10 bytes of a long double built in memory would wait for two stores.

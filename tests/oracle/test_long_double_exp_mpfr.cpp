@@ -38,4 +38,21 @@ TEST(LongDoubleExp, WithinSixTenthsOfAnUlpOfTheExactValue) {
     EXPECT_LE(worst, 0.6);
 }
 
+TEST(LongDoubleExp, TableHoldsTwoToTheJOver64AsTwoCorrectlyRoundedDoubles) {
+    // high: the double nearest 2^(j/64); low: the double nearest what high leaves out. A table
+    // entry off in its last bit of low moves results by 2^-106 and would pass the test above.
+    mpfr_t exact, rest;
+    mpfr_inits2(256, exact, rest, static_cast<mpfr_ptr>(nullptr));
+    for (int j = 0; j < 64; ++j) {
+        mpfr_set_si(exact, j, MPFR_RNDN);
+        mpfr_div_si(exact, exact, 64, MPFR_RNDN);  // exact: a dyadic fraction
+        mpfr_exp2(exact, exact, MPFR_RNDN);
+        const auto& entry = xentcheck::detail::exp2_64ths[j];
+        EXPECT_EQ(entry.high, mpfr_get_d(exact, MPFR_RNDN)) << j;
+        mpfr_sub_d(rest, exact, entry.high, MPFR_RNDN);
+        EXPECT_EQ(entry.low, mpfr_get_d(rest, MPFR_RNDN)) << j;
+    }
+    mpfr_clears(exact, rest, static_cast<mpfr_ptr>(nullptr));
+}
+
 }  // namespace
