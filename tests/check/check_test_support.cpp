@@ -41,7 +41,8 @@ std::string serve_command(const std::string& library, bool region) {
     return serve_library_command(XENTCHECK_SERVE_DRIVER, library, "serve-lib", region);
 }
 
-std::vector<check_result> compare_with_reference(const request& r, const response_values& values) {
+std::vector<check_result> compare_with_reference(const request_ref& r,
+                                                 const response_values& values) {
     const std::vector<long double> z(r.logits.begin(), r.logits.end());
     const auto target = r.target();
     const auto options = r.options();

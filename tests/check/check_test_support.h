@@ -27,7 +27,8 @@ std::string serve_command(const std::string& library, bool region = false);
 
 /// probs, loss and grad of `values` compared with the long double reference under the
 /// tolerance model of the request's dtype.
-std::vector<check_result> compare_with_reference(const request& r, const response_values& values);
+std::vector<check_result> compare_with_reference(const request_ref& r,
+                                                 const response_values& values);
 
 /// "" when every comparison passed, else a description of the failures.
 std::string describe_failures(const std::vector<check_result>& results);

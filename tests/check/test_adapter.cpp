@@ -30,7 +30,8 @@ props::problem weighted_problem() {
 }
 
 TEST(Adapter, ProblemsBecomeRequestsWithExercisedOptionsOnly) {
-    const request r = to_request(weighted_problem());
+    const props::problem weighted = weighted_problem();
+    const request_ref r = to_request(weighted);
     EXPECT_EQ(r.dtype, dtype::float32);
     EXPECT_EQ(r.ignore_index, 4);
     EXPECT_EQ(r.label_smoothing, 0.25);
@@ -39,7 +40,7 @@ TEST(Adapter, ProblemsBecomeRequestsWithExercisedOptionsOnly) {
     plain.ignore_index = -100;
     plain.label_smoothing = 0;
     plain.target = std::vector<double>{1, 0, 0, 0, 0, 1};
-    const request q = to_request(plain);
+    const request_ref q = to_request(plain);
     EXPECT_FALSE(q.ignore_index.has_value());
     EXPECT_FALSE(q.label_smoothing.has_value());
     EXPECT_EQ(q.target_form, xentcheck::target_view::kind::probability);

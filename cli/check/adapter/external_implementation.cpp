@@ -3,8 +3,8 @@
 
 namespace xentcheck::check {
 
-request to_request(const properties::problem& p) {
-    request r;
+request_ref to_request(const properties::problem& p) {
+    request_ref r;
     r.dtype = p.dtype == properties::scalar_type::float32 ? dtype::float32 : dtype::float64;
     r.rows = p.rows;
     r.classes = p.classes;
@@ -38,7 +38,7 @@ properties::outputs external_implementation::evaluate(const properties::problem&
 
 std::vector<outcome> external_implementation::evaluate_batch(
     std::span<const properties::problem> problems, batch_policy policy) {
-    std::vector<request> requests;
+    std::vector<request_ref> requests;
     requests.reserve(problems.size());
     for (const auto& p : problems)
         requests.push_back(to_request(p));
@@ -48,9 +48,8 @@ std::vector<outcome> external_implementation::evaluate_batch(
 std::vector<outcome> external_implementation::evaluate_repeated(const properties::problem& p,
                                                                 std::size_t times,
                                                                 batch_policy policy) {
-    const request r = to_request(p);
-    const std::vector<const request*> requests(times, &r);
-    return client_.evaluate_batch(std::span<const request* const>(requests), policy);
+    const std::vector<request_ref> requests(times, to_request(p));
+    return client_.evaluate_batch(std::span<const request_ref>(requests), policy);
 }
 
 }  // namespace xentcheck::check

@@ -57,11 +57,11 @@ class line_writer {
         p_ += count == 0 ? 1 : 0;
     }
     /// Writes `rows` x `cols` numbers (row-major) as an array of arrays.
-    void matrix(const std::vector<double>& values, std::size_t rows, std::size_t cols) {
+    void matrix(const double* values, std::size_t rows, std::size_t cols) {
         *p_++ = '[';
         for (std::size_t i = 0; i < rows; ++i) {
             if (i != 0) *p_++ = ',';
-            array(values.data() + i * cols, cols);
+            array(values + i * cols, cols);
         }
         *p_++ = ']';
     }

@@ -174,7 +174,7 @@ void require_count(std::size_t have, std::size_t want, std::string_view field) {
 
 }  // namespace
 
-void encode_packed_request(const request& r, std::int64_t id, std::string& out,
+void encode_packed_request(const request_ref& r, std::int64_t id, std::string& out,
                            region_cursor* shared) {
     validate_request(r);
     out += "{\"id\":";

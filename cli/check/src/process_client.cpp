@@ -102,13 +102,11 @@ fault process_client::transport_fault(io_result result, std::string_view line) {
 
 std::vector<outcome> process_client::evaluate_batch(std::span<const request> requests,
                                                     batch_policy policy) {
-    std::vector<const request*> pointers(requests.size());
-    for (std::size_t k = 0; k < requests.size(); ++k)
-        pointers[k] = &requests[k];
-    return evaluate_batch(std::span<const request* const>(pointers), policy);
+    const std::vector<request_ref> views(requests.begin(), requests.end());
+    return evaluate_batch(std::span<const request_ref>(views), policy);
 }
 
-std::vector<outcome> process_client::evaluate_batch(std::span<const request* const> requests,
+std::vector<outcome> process_client::evaluate_batch(std::span<const request_ref> requests,
                                                     batch_policy policy) {
     std::vector<outcome> results(requests.size());
     std::vector<std::int64_t> ids(requests.size());
@@ -138,9 +136,9 @@ std::vector<outcome> process_client::evaluate_batch(std::span<const request* con
         for (std::size_t k = next; k < requests.size(); ++k) {
             ids[k] = next_id_++;
             if (options_.packed) {
-                encode_packed_request(*requests[k], ids[k], out_buffer_, to_region);
+                encode_packed_request(requests[k], ids[k], out_buffer_, to_region);
             } else {
-                encode_request(*requests[k], ids[k], out_buffer_);
+                encode_request(requests[k], ids[k], out_buffer_);
             }
         }
         const io_result written = process_.write_all(out_buffer_, current_timeout());
@@ -155,9 +153,9 @@ std::vector<outcome> process_client::evaluate_batch(std::span<const request* con
             outcome& out = results[k];
             if (got == io_result::ok) {
                 out = options_.packed
-                          ? decode_packed_response(line_, ids[k], response_shape::of(*requests[k]),
+                          ? decode_packed_response(line_, ids[k], response_shape::of(requests[k]),
                                                    region_.valid() ? &region_ : nullptr)
-                          : decode_response(line_, ids[k], response_shape::of(*requests[k]));
+                          : decode_response(line_, ids[k], response_shape::of(requests[k]));
                 if (!requires_restart(out.fault.kind)) {
                     ++answered_;
                     continue;
@@ -180,8 +178,8 @@ std::vector<outcome> process_client::evaluate_batch(std::span<const request* con
     return results;
 }
 
-outcome process_client::evaluate(const request& r) {
-    return std::move(evaluate_batch(std::span<const request>(&r, 1)).front());
+outcome process_client::evaluate(const request_ref& r) {
+    return std::move(evaluate_batch(std::span<const request_ref>(&r, 1)).front());
 }
 
 void process_client::restart() {

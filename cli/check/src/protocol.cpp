@@ -30,12 +30,25 @@ std::optional<dtype> parse_dtype(std::string_view name) noexcept {
     return std::nullopt;
 }
 
-target_view request::target() const {
+request_ref::request_ref(const request& r) noexcept
+    : dtype(r.dtype),
+      rows(r.rows),
+      classes(r.classes),
+      logits(r.logits),
+      target_form(r.target_form),
+      target_indices(r.target_indices),
+      target_probs(r.target_probs),
+      weight(r.weight),
+      ignore_index(r.ignore_index),
+      label_smoothing(r.label_smoothing),
+      reduction(r.reduction) {}
+
+target_view request_ref::target() const {
     return target_form == target_view::kind::index ? target_view::indices(target_indices)
                                                    : target_view::probabilities(target_probs);
 }
 
-cross_entropy_options request::options() const {
+cross_entropy_options request_ref::options() const {
     cross_entropy_options o;
     o.weight = weight;
     if (ignore_index) o.ignore_index = *ignore_index;
@@ -44,13 +57,21 @@ cross_entropy_options request::options() const {
     return o;
 }
 
+target_view request::target() const {
+    return request_ref(*this).target();
+}
+
+cross_entropy_options request::options() const {
+    return request_ref(*this).options();
+}
+
 namespace {
 
 void require(bool ok, const std::string& message) {
     if (!ok) throw std::invalid_argument("request: " + message);
 }
 
-void require_float32(const std::vector<double>& values, const char* field) {
+void require_float32(std::span<const double> values, const char* field) {
     for (std::size_t k = 0; k < values.size(); ++k) {
         require(is_float32_exact(values[k]),
                 std::string(field) + "[" + std::to_string(k) +
@@ -134,7 +155,7 @@ bool decode_common_response(std::string_view line, std::int64_t expected_id,
 
 }  // namespace
 
-void validate_request(const request& r) {
+void validate_request(const request_ref& r) {
     require(r.rows >= 1 && r.classes >= 1, "rows and classes must be at least 1");
     const std::size_t n = r.rows * r.classes;
     require(r.logits.size() == n, "logits must hold rows * classes values");
@@ -151,7 +172,7 @@ void validate_request(const request& r) {
     }
 }
 
-void encode_request(const request& r, std::int64_t id, std::string& out) {
+void encode_request(const request_ref& r, std::int64_t id, std::string& out) {
     validate_request(r);
     const bool index_targets = r.target_form == target_view::kind::index;
     const std::size_t target_chars = index_targets ? (r.rows + 1) * line_writer::integer_chars
@@ -163,7 +184,7 @@ void encode_request(const request& r, std::int64_t id, std::string& out) {
     w.text(",\"dtype\":\"");
     w.text(to_string(r.dtype));
     w.text("\",\"logits\":");
-    w.matrix(r.logits, r.rows, r.classes);
+    w.matrix(r.logits.data(), r.rows, r.classes);
     w.text(",\"target\":");
     if (index_targets) {
         w.character('[');
@@ -173,7 +194,7 @@ void encode_request(const request& r, std::int64_t id, std::string& out) {
         }
         w.character(']');
     } else {
-        w.matrix(r.target_probs, r.rows, r.classes);
+        w.matrix(r.target_probs.data(), r.rows, r.classes);
     }
     w.text(",\"reduction\":\"");
     w.text(xentcheck::to_string(r.reduction));
@@ -336,7 +357,7 @@ void encode_response(std::int64_t id, const response_values& values, const respo
     w.text("{\"id\":");
     w.integer(id);
     w.text(",\"probs\":");
-    w.matrix(values.probs, shape.rows, shape.classes);
+    w.matrix(values.probs.data(), shape.rows, shape.classes);
     w.text(",\"loss\":");
     if (shape.reduction == reduction::none) {
         w.array(values.loss.data(), shape.rows);
@@ -344,7 +365,7 @@ void encode_response(std::int64_t id, const response_values& values, const respo
         w.number(values.loss[0]);
     }
     w.text(",\"grad\":");
-    w.matrix(values.grad, shape.rows, shape.classes);
+    w.matrix(values.grad.data(), shape.rows, shape.classes);
     w.text("}\n");
     w.finish();
 }

@@ -10,10 +10,10 @@
 
 namespace xentcheck::check {
 
-/// The protocol request for a problem. Options are sent only when exercised: the weight when
-/// there is one, ignore_index when it differs from PyTorch's -100 (index targets), and
-/// label_smoothing when it is not 0.
-request to_request(const properties::problem& p);
+/// The protocol request for a problem, as views of its arrays (no copy: `p` must outlive it).
+/// Options are sent only when exercised: the weight when there is one, ignore_index when it
+/// differs from PyTorch's -100 (index targets), and label_smoothing when it is not 0.
+request_ref to_request(const properties::problem& p);
 
 /// A fault as the exception properties expect from an implementation that cannot answer; the
 /// structured fault stays available for reports.

@@ -29,7 +29,7 @@ struct region_cursor {
 /// With `shared`, the arrays are instead copied into the shared region and the line names them
 /// as [byte offset, count]; room for the answer's arrays is set aside after them and named by
 /// "out": offset. An array that does not fit (the region cannot grow) travels in base64.
-void encode_packed_request(const request& r, std::int64_t id, std::string& out,
+void encode_packed_request(const request_ref& r, std::int64_t id, std::string& out,
                            region_cursor* shared = nullptr);
 
 /// Whether a request line is packed: its first member after "id" is "packed" (as

@@ -57,16 +57,16 @@ class process_client {
 
     /// Sends one request and reads its response. Throws std::invalid_argument (from
     /// encode_request) for a request that is not sendable; every other failure is a fault.
-    outcome evaluate(const request& r);
+    outcome evaluate(const request_ref& r);
     /// Pipelines `requests`: writes them all (while draining answers, so a large batch cannot
     /// deadlock on full pipes), then reads one response per request in order. A fault that
     /// requires a restart is charged to the request whose response was due; the process is
     /// restarted and, under continue_after_fault, the later requests are sent again.
     std::vector<outcome> evaluate_batch(std::span<const request> requests,
                                         batch_policy policy = batch_policy::continue_after_fault);
-    /// The same for requests held elsewhere (one request may appear several times: it is sent
-    /// once per appearance, without copying it).
-    std::vector<outcome> evaluate_batch(std::span<const request* const> requests,
+    /// The same for views of requests held elsewhere (one request may appear several times: it
+    /// is sent once per appearance, without copying it).
+    std::vector<outcome> evaluate_batch(std::span<const request_ref> requests,
                                         batch_policy policy = batch_policy::continue_after_fault);
 
     /// Kills the current process (if any); the next request starts a fresh one.

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,15 +48,42 @@ struct request {
     std::size_t loss_count() const noexcept { return reduction == reduction::none ? rows : 1; }
 };
 
+/// A request's contents as views, which is all that encoding and validation read: a request
+/// converts to one, and a problem does without copying its arrays (to_request in
+/// external_implementation.h). The arrays must outlive it.
+struct request_ref {
+    xentcheck::check::dtype dtype = dtype::float64;  ///< precision of inputs and outputs
+    std::size_t rows = 0;                            ///< N
+    std::size_t classes = 0;                         ///< C
+    std::span<const double> logits;                  ///< N x C, row-major
+    /// Which target form is used.
+    target_view::kind target_form = target_view::kind::index;
+    std::span<const std::int64_t> target_indices;      ///< N class indices (index form)
+    std::span<const double> target_probs;              ///< N x C target rows (probability form)
+    std::span<const double> weight;                    ///< C class weights, or empty: not sent
+    std::optional<std::int64_t> ignore_index;          ///< sent when set
+    std::optional<double> label_smoothing;             ///< sent when set
+    xentcheck::reduction reduction = reduction::mean;  ///< how row losses are combined
+
+    request_ref() = default;
+    /// Views of `r`'s arrays (implicit: wherever a request_ref is read, a request will do).
+    request_ref(const request& r) noexcept;  // NOLINT(google-explicit-constructor)
+
+    /// The targets as the reference takes them (views into the viewed arrays).
+    target_view target() const;
+    /// The options as the reference takes them (views into the viewed arrays).
+    cross_entropy_options options() const;
+};
+
 /// Throws std::invalid_argument unless `r` is sendable: N, C >= 1, every array sized to match,
 /// and for float32 every logit, target probability and weight exactly representable in float32
 /// (xentcheck never rounds an input silently: the reference must see what the implementation
 /// sees). Class-index ranges and option domains are not checked (invalid input is a legitimate
 /// thing to send).
-void validate_request(const request& r);
+void validate_request(const request_ref& r);
 
 /// Appends the request line for `r` with id `id` to `out`, '\n' included. Validates first.
-void encode_request(const request& r, std::int64_t id, std::string& out);
+void encode_request(const request_ref& r, std::int64_t id, std::string& out);
 
 /// A request line as the serving side decodes it.
 struct decoded_request {
@@ -89,7 +117,9 @@ struct response_shape {
     std::size_t classes = 0;                           ///< C
     xentcheck::reduction reduction = reduction::mean;  ///< scalar or per-row loss
     /// The shape of the response to `r`.
-    static response_shape of(const request& r) noexcept { return {r.rows, r.classes, r.reduction}; }
+    static response_shape of(const request_ref& r) noexcept {
+        return {r.rows, r.classes, r.reduction};
+    }
 };
 
 /// Decodes a response line (without its '\n') to request `expected_id` of shape `shape`.
