@@ -117,6 +117,14 @@ class cursor {
             shape.columns = values.size();
             return true;
         }
+        if (wholes == nullptr && static_cast<std::size_t>(end_ - p_) >= split_rows_from) {
+            const char* const start = p_;
+            if (rows_in_two_threads(values, shape, rule)) return true;
+            p_ = start;  // not in the form it splits: read as below (which fails where it did)
+            values.clear();
+            shape = array_shape{};
+            shape.nested = true;
+        }
         do {
             if (!consume('[')) return false;
             const std::size_t before = values.size();
@@ -127,6 +135,24 @@ class cursor {
             ++shape.rows;
         } while (consume(','));
         return consume(']');
+    }
+
+    /// Text from which array() reads a nested array's rows in two threads (a large case's
+    /// logits: parsing their numbers is most of reading it, and one core would wait).
+    static constexpr std::size_t split_rows_from = std::size_t{4} << 20;
+
+  private:
+    /// array()'s rows (p_ after the outer '[') in two threads when the array has two rows or
+    /// more: the rows' ends are found first (a row holds no ']': numbers and the non-finite
+    /// strings have none), then each thread reads whole rows with row(), and the second half's
+    /// numbers are appended to the first's. False, with p_ and `values` to be reset, when the
+    /// text is not rows of numbers closed by ']' or a row does not read as row() reads it.
+    bool rows_in_two_threads(std::vector<double>& values, array_shape& shape, number_rule rule);
+
+  public:
+    /// A row's numbers without wholes (row() for another cursor's rows_in_two_threads).
+    bool row_only(std::vector<double>& values, number_rule rule) {
+        return row(values, rule, nullptr, nullptr);
     }
 
   private:
