@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <thread>
 
 namespace xentcheck::check {
 
@@ -50,12 +51,14 @@ class shared_region {
     bool map_at_least(std::size_t bytes) noexcept;
 
   private:
-    bool map(std::size_t bytes) noexcept;
+    bool map(std::size_t bytes, bool populate_now) noexcept;
     void release() noexcept;
+    void stop_populating() noexcept;
 
     int fd_ = -1;
     std::byte* data_ = nullptr;
     std::size_t size_ = 0;
+    std::thread populator_;  ///< the creator's mapping being populated (joined before unmapping)
 };
 
 }  // namespace xentcheck::check
