@@ -44,7 +44,8 @@ class shared_region {
     std::size_t size() const noexcept { return size_; }
 
     /// Creator side: makes the region at least `bytes` long (growing it by at least half),
-    /// and maps all of it, its pages populated by a thread of its own meanwhile. False when the memory cannot be had (the caller then uses the pipe).
+    /// and maps all of it, its pages populated by a thread of its own meanwhile. False when the
+    /// memory cannot be had (the caller then uses the pipe).
     bool reserve(std::size_t bytes) noexcept;
     /// Child side: maps the whole region if fewer than `bytes` are mapped now. False when the
     /// region is shorter than `bytes` or cannot be mapped.
