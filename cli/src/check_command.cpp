@@ -156,30 +156,33 @@ std::vector<std::string> save_counterexamples(const std::string& dir, const chec
 /// on free, so every one paid its page faults again (a quarter of an (8, 128000) case's time);
 /// kept in the heap, freed arrays are reused, also across the threads of --jobs (one heap: a
 /// thread's own heap would keep what another thread could have reused).
-///
-/// The heap's first `huge_bytes` are then advised for transparent huge pages, where the kernel
-/// grants them on request (THP "madvise" or "always"): a 2 MiB page costs one fault where 4 KiB
-/// pages cost 512, and the first use of each array still faults (a quarter of the system time
-/// of an (8, 128000) case's run was page faults). Only address space is taken: pages are
-/// touched when arrays use them. Where the advice is refused nothing changes.
-void keep_freed_arrays(std::size_t huge_bytes) {
+void keep_freed_arrays() {
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
     mallopt(M_ARENA_MAX, 1);
-    if (huge_bytes == 0) return;
-    // Blocks below the mapping threshold come from the heap, one after the other; freed, they
-    // join its top, which later arrays are carved from.
+}
+
+/// Grows the heap by `bytes` of address space and advises it for transparent huge pages, where
+/// the kernel grants them on request (THP "madvise" or "always"): a 2 MiB page costs one fault
+/// where 4 KiB pages cost 512, and the first use of each array still faults (a quarter of the
+/// system time of an (8, 128000) case's run was page faults). Pages are touched only when
+/// arrays use them; where the advice is refused nothing changes. After keep_freed_arrays(): the
+/// blocks, below the mapping threshold, come from the heap one after the other, and freed, they
+/// join its top, which later arrays are carved from.
+void heap_on_huge_pages(std::size_t bytes) {
     constexpr std::size_t block = 16 << 20;
     constexpr std::uintptr_t huge_page = 2 << 20;
     std::vector<void*> blocks;
-    for (std::size_t grown = 0; grown < huge_bytes; grown += block)
-        blocks.push_back(std::malloc(block));
-    for (void* b : blocks) {
-        if (b == nullptr) continue;
-        const auto first = (reinterpret_cast<std::uintptr_t>(b) + huge_page - 1) & ~(huge_page - 1);
-        const auto last = (reinterpret_cast<std::uintptr_t>(b) + block) & ~(huge_page - 1);
-        if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+    for (std::size_t grown = 0; grown < bytes; grown += block) {
+        if (void* b = std::malloc(block)) blocks.push_back(b);
     }
+    if (blocks.empty()) return;
+    const auto [low, high] = std::minmax_element(blocks.begin(), blocks.end());
+    const auto first = (reinterpret_cast<std::uintptr_t>(*low) + huge_page - 1) & ~(huge_page - 1);
+    const auto last = (reinterpret_cast<std::uintptr_t>(*high) + block) & ~(huge_page - 1);
+    // One call for the span: a part of it that is not the heap (were the blocks not adjacent)
+    // makes it fail there and take effect on the rest.
+    if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
     for (void* b : blocks)
         std::free(b);
 }
@@ -246,13 +249,14 @@ void setup_check(CLI::App& app, int& exit_code) {
     serve->add_option("--region-fd", *region_fd,
                       "Inherited descriptor of check's shared region (packed requests only)");
     serve->callback([library, region_fd, &exit_code]() {
-        keep_freed_arrays(0);  // each request's arrays are as large as the last one's
+        keep_freed_arrays();  // each request's arrays are as large as the last one's
         exit_code = check::serve_library(library->c_str(), *region_fd);
     });
 }
 
 int run_check_command(const check_options& o) {
-    keep_freed_arrays(std::size_t{512} << 20);
+    keep_freed_arrays();
+    heap_on_huge_pages(std::size_t{512} << 20);
     properties::generator_config config;
     try {
         config = generator_config_for(o.dtype, o.targets, o.reduction, o.features);

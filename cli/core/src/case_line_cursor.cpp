@@ -2,27 +2,17 @@
 #include "case_line_cursor.h"
 
 #include <cstring>
+#include <system_error>
 #include <thread>
 
 namespace xentcheck::cli::detail::line_reading {
 
-namespace {
-
-/// The text of one row, between its '[' and its ']'.
-struct row_text {
-    const char* begin;
-    const char* end;
-};
-
-/// Rows [first, last) appended to `out` as array() reads them; `columns` is the first row's
-/// length (0: not yet known), which every row must have.
-bool read_rows(const row_text* first, const row_text* last, number_rule rule,
-               std::vector<double>& out, std::size_t& columns) {
+bool cursor::read_rows(const std::string_view* first, const std::string_view* last,
+                       number_rule rule, std::vector<double>& out, std::size_t& columns) {
     for (; first != last; ++first) {
-        cursor in(
-            std::string_view(first->begin, static_cast<std::size_t>(first->end - first->begin)));
+        cursor in(*first);
         const std::size_t before = out.size();
-        if (!in.row_only(out, rule) || !in.at_end()) return false;
+        if (!in.row(out, rule, nullptr, nullptr) || !in.at_end()) return false;
         const std::size_t length = out.size() - before;
         if (columns == 0) columns = length;
         if (length != columns) return false;
@@ -30,35 +20,39 @@ bool read_rows(const row_text* first, const row_text* last, number_rule rule,
     return true;
 }
 
-}  // namespace
-
 bool cursor::rows_in_two_threads(std::vector<double>& values, array_shape& shape,
                                  number_rule rule) {
-    std::vector<row_text> rows;
+    std::vector<std::string_view> rows;  // each row's text, between its '[' and its ']'
     do {
         if (!consume('[')) return false;
         const void* close = std::memchr(p_, ']', static_cast<std::size_t>(end_ - p_));
         if (close == nullptr) return false;
-        rows.push_back({p_, static_cast<const char*>(close)});
+        rows.emplace_back(p_, static_cast<std::size_t>(static_cast<const char*>(close) - p_));
         p_ = static_cast<const char*>(close) + 1;
     } while (consume(','));
     if (rows.size() < 2 || !consume(']')) return false;
     // The first thread takes the rows that start before the middle of the text.
-    const char* const middle = rows.front().begin + (rows.back().end - rows.front().begin) / 2;
+    const char* const middle =
+        rows.front().data() + (rows.back().data() + rows.back().size() - rows.front().data()) / 2;
     std::size_t split = 1;
-    while (split + 1 < rows.size() && rows[split].begin < middle)
+    while (split + 1 < rows.size() && rows[split].data() < middle)
         ++split;
     std::vector<double> second;
     std::size_t second_columns = 0;
     bool second_read = false;
-    std::thread helper([&] {
-        try {
-            second_read = read_rows(rows.data() + split, rows.data() + rows.size(), rule, second,
-                                    second_columns);
-        } catch (...) {  // out of memory: the caller reads the array again, in one thread
-            second_read = false;
-        }
-    });
+    std::thread helper;
+    try {
+        helper = std::thread([&] {
+            try {
+                second_read = read_rows(rows.data() + split, rows.data() + rows.size(), rule,
+                                        second, second_columns);
+            } catch (...) {  // out of memory: the caller reads the array again, in one thread
+                second_read = false;
+            }
+        });
+    } catch (const std::system_error&) {  // no thread to be had: the same, in one thread
+        return false;
+    }
     std::size_t columns = 0;
     bool first_read = false;
     try {

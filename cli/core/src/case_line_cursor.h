@@ -148,14 +148,12 @@ class cursor {
     /// numbers are appended to the first's. False, with p_ and `values` to be reset, when the
     /// text is not rows of numbers closed by ']' or a row does not read as row() reads it.
     bool rows_in_two_threads(std::vector<double>& values, array_shape& shape, number_rule rule);
+    /// The rows whose texts (between '[' and ']') are [first, last), appended to `out` as
+    /// array() reads them; `columns` is the first row's length (0: not yet known), which every
+    /// row must have.
+    static bool read_rows(const std::string_view* first, const std::string_view* last,
+                          number_rule rule, std::vector<double>& out, std::size_t& columns);
 
-  public:
-    /// A row's numbers without wholes (row() for another cursor's rows_in_two_threads).
-    bool row_only(std::vector<double>& values, number_rule rule) {
-        return row(values, rule, nullptr, nullptr);
-    }
-
-  private:
     /// One or more numbers separated by commas (an empty array or row is an input error).
     bool row(std::vector<double>& values, number_rule rule, std::vector<std::int64_t>* wholes,
              bool* all_whole) {
