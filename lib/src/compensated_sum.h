@@ -18,6 +18,14 @@ bool finite_value(R x) {
     return x - x == R(0);
 }
 
+/// The exact rounding error of s = fl(a + b) (Knuth's TwoSum: a + b = s + error exactly, for
+/// either order of magnitudes, unless an intermediate overflows, which makes it inf or NaN).
+template <class R>
+R two_sum_error(R a, R b, R s) {
+    const R b_part = s - a;
+    return (a - (s - b_part)) + (b - b_part);
+}
+
 /// Compensated (Neumaier) summation. Complex values are compensated in their real and
 /// imaginary parts separately, so a complex-step derivative (the imaginary part) keeps a few
 /// ulps of accuracy at large class counts too.
@@ -39,8 +47,7 @@ class accumulator {
             // for a term just computed, the long x87 exp for the reference's rows). The error is
             // exact either way, so the sum is the same bits as with the comparison, which stays
             // for the one case TwoSum cannot take: an intermediate beyond the largest value.
-            const T x_part = t - sum_;
-            const T err = (sum_ - (t - x_part)) + (x - x_part);
+            const T err = two_sum_error(sum_, x, t);
             if (finite_value(err)) {
                 comp_ += err;
             } else if (std::abs(sum_) >= std::abs(x)) {

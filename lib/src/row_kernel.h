@@ -74,9 +74,7 @@ template <class T>
 T shifted_exp(const T& z, const T& m) {
     using R = real_t<T>;
     const T d = z - m;
-    const R dr = re(d);
-    const R b = dr - re(z);
-    const R err = (re(z) - (dr - b)) + (-re(m) - b);
+    const R err = two_sum_error(re(z), -re(m), re(d));
     T ed;
     if constexpr (is_complex_v<T>) {
         ed = std::exp(d);
