@@ -15,7 +15,7 @@ properties::outputs outputs_of(const outcome& o) {
 }  // namespace
 
 memo_implementation::memo_implementation(external_implementation& inner, std::size_t byte_budget)
-    : inner_(inner), budget_(byte_budget) {}
+    : inner_(inner), memory_(byte_budget) {}
 
 void memo_implementation::note(const outcome& o) {
     ++requests_;
@@ -42,50 +42,16 @@ void memo_implementation::record(const properties::problem& p, const outcome& o)
     recorded_.push_back(std::move(r));
 }
 
-std::optional<memo_implementation::entry_list::iterator> memo_implementation::find(
-    const properties::problem& p, std::size_t hash) const {
-    const auto [first, last] = index_.equal_range(hash);
-    for (auto it = first; it != last; ++it) {
-        if (properties::same_problem(it->second->problem, p)) return it->second;
-    }
-    return std::nullopt;
-}
-
 void memo_implementation::remember(const properties::problem& p, std::size_t hash, outcome o,
                                    std::shared_ptr<const properties::outputs> values) {
-    const std::size_t targets =
-        p.kind() == properties::target_kind::index ? p.rows : p.logits.size();
-    entry e;
-    e.ok = o.ok();
-    e.why = std::move(o.fault);
-    e.values = std::move(values);
-    e.bytes = sizeof(entry) + e.why.message.size() + e.why.raw.size() +
-              sizeof(double) * (p.logits.size() + targets + p.weight.size());
-    if (e.values) {
-        e.bytes += sizeof(double) *
-                   (e.values->probs.size() + e.values->loss.size() + e.values->grad.size());
+    std::size_t bytes =
+        sizeof(entry) + o.fault.message.size() + o.fault.raw.size() + properties::problem_bytes(p);
+    if (values) {
+        bytes +=
+            sizeof(double) * (values->probs.size() + values->loss.size() + values->grad.size());
     }
-    if (e.bytes > budget_) return;
-    e.problem = p;
-    e.hash = hash;
-    used_ += e.bytes;
-    entries_.push_front(std::move(e));
-    index_.emplace(hash, entries_.begin());
-    while (used_ > budget_ && !entries_.empty()) {
-        erase(std::prev(entries_.end()));
-    }
-}
-
-void memo_implementation::erase(entry_list::iterator e) {
-    const auto [first, last] = index_.equal_range(e->hash);
-    for (auto it = first; it != last; ++it) {
-        if (it->second == e) {
-            index_.erase(it);
-            break;
-        }
-    }
-    used_ -= e->bytes;
-    entries_.erase(e);
+    if (bytes > memory_.budget()) return;
+    memory_.remember(hash, entry{p, std::move(values), std::move(o.fault)}, bytes);
 }
 
 properties::outputs memo_implementation::evaluate(const properties::problem& p) {
@@ -96,20 +62,18 @@ std::shared_ptr<const properties::outputs> memo_implementation::evaluate_shared(
     const properties::problem& p) {
     const std::lock_guard lock(mutex_);
     const std::size_t hash = properties::problem_hash(p);
-    if (const auto it = find(p, hash)) {
-        entries_.splice(entries_.begin(), entries_, *it);
-        const entry& e = entries_.front();
+    if (const entry* e = memory_.use(p, hash)) {
         if (recording_) {
             outcome o;
-            if (e.ok) {
-                o.values = {e.values->probs, e.values->loss, e.values->grad};
+            if (e->values) {
+                o.values = {e->values->probs, e->values->loss, e->values->grad};
             } else {
-                o.fault = e.why;
+                o.fault = e->why;
             }
             record(p, o);
         }
-        if (!e.ok) throw fault_error(e.why);
-        return e.values;
+        if (!e->values) throw fault_error(e->why);
+        return e->values;
     }
     const std::size_t starts = client().starts();
     const auto began = std::chrono::steady_clock::now();
@@ -172,13 +136,13 @@ std::vector<properties::attempt> memo_implementation::evaluate_repeated(
 
 bool memo_implementation::remembered_timeout(const properties::problem& p) const {
     const std::lock_guard lock(mutex_);
-    const auto it = find(p, properties::problem_hash(p));
-    return it && !(*it)->ok && (*it)->why.kind == fault_kind::timed_out;
+    const entry* e = memory_.find(p, properties::problem_hash(p));
+    return e && !e->values && e->why.kind == fault_kind::timed_out;
 }
 
 void memo_implementation::forget(const properties::problem& p) {
     const std::lock_guard lock(mutex_);
-    if (const auto it = find(p, properties::problem_hash(p))) erase(*it);
+    memory_.forget(p, properties::problem_hash(p));
 }
 
 void memo_implementation::start_recording() {

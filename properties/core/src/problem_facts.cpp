@@ -3,8 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <list>
-#include <unordered_map>
+#include <mutex>
+
+#include "xentcheck/properties/problem_memory.h"
 
 namespace xentcheck::properties::detail {
 
@@ -62,13 +63,11 @@ std::size_t problem_facts::bytes() const noexcept {
     // Everything the facts may come to hold, so that the count does not change as they are
     // computed: the problem, truth, exact probabilities, effective targets and magnitudes.
     const std::size_t n = p_.rows * p_.classes;
-    const std::size_t targets = p_.kind() == target_kind::index ? p_.rows : n;
-    const std::size_t problem_bytes = sizeof(double) * (n + targets + p_.weight.size());
     const std::size_t truth_bytes = sizeof(double) * (2 * n + p_.loss_size());
     const std::size_t exact_bytes = sizeof(long double) * n;
     const std::size_t effective_bytes = sizeof(long double) * (n + p_.rows);
     const std::size_t magnitude_bytes = sizeof(double) * n;
-    return sizeof(problem_facts) + problem_bytes + truth_bytes + exact_bytes + effective_bytes +
+    return sizeof(problem_facts) + problem_bytes(p_) + truth_bytes + exact_bytes + effective_bytes +
            magnitude_bytes + sizeof(long double) * p_.rows + p_.rows / 8;
 }
 
@@ -80,38 +79,21 @@ class facts_memory {
     std::shared_ptr<const problem_facts> get(const problem& p) {
         const std::size_t hash = problem_hash(p);
         const std::lock_guard lock(mutex_);
-        const auto [first, last] = index_.equal_range(hash);
-        for (auto it = first; it != last; ++it) {
-            if (!same_problem((*it->second)->subject(), p)) continue;
-            entries_.splice(entries_.begin(), entries_, it->second);
-            return entries_.front();
-        }
+        if (const auto* known = memory_.use(p, hash)) return *known;
         auto facts = std::make_shared<const problem_facts>(p);
-        used_ += facts->bytes();
-        entries_.push_front(facts);
-        index_.emplace(hash, entries_.begin());
-        // Keep the newest entry even when it alone exceeds the budget.
-        while (used_ > budget && entries_.size() > 1) {
-            const problem& oldest = entries_.back()->subject();
-            const auto [from, to] = index_.equal_range(problem_hash(oldest));
-            for (auto it = from; it != to; ++it) {
-                if (*it->second == entries_.back()) {
-                    index_.erase(it);
-                    break;
-                }
-            }
-            used_ -= entries_.back()->bytes();
-            entries_.pop_back();
-        }
-        return facts;
+        const std::size_t bytes = facts->bytes();
+        // Kept even when it alone exceeds the budget (the memory never forgets the newest).
+        return memory_.remember(hash, std::move(facts), bytes);
     }
 
   private:
-    static constexpr std::size_t budget = std::size_t(128) << 20;
-    using entry_list = std::list<std::shared_ptr<const problem_facts>>;
-    entry_list entries_;
-    std::unordered_multimap<std::size_t, entry_list::iterator> index_;
-    std::size_t used_ = 0;
+    struct subject_of {
+        const problem& operator()(const std::shared_ptr<const problem_facts>& f) const {
+            return f->subject();
+        }
+    };
+    problem_memory<std::shared_ptr<const problem_facts>, subject_of> memory_{std::size_t(128)
+                                                                             << 20};
     std::mutex mutex_;
 };
 

@@ -3,15 +3,14 @@
 
 #include <chrono>
 #include <cstddef>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "xentcheck/check/external_implementation.h"
+#include "xentcheck/properties/problem_memory.h"
 
 namespace xentcheck::check {
 
@@ -76,20 +75,19 @@ class memo_implementation final : public properties::implementation {
     std::vector<evaluation_record> stop_recording();
 
   private:
+    /// A remembered outcome: the answer (values), or the fault (why) when values is null.
     struct entry {
         properties::problem problem;  // the key (compared with same_problem)
-        std::size_t hash = 0;         // problem_hash(problem)
-        bool ok = false;
         std::shared_ptr<const properties::outputs> values;
         check::fault why;
-        std::size_t bytes = 0;
     };
-    using entry_list = std::list<entry>;
-    /// The remembered entry of `p` (whose problem_hash is `hash`), if any.
-    std::optional<entry_list::iterator> find(const properties::problem& p, std::size_t hash) const;
+    struct problem_of {
+        const properties::problem& operator()(const entry& e) const { return e.problem; }
+    };
+    /// Remembers the outcome of `p` (whose problem_hash is `hash`) unless it alone exceeds the
+    /// budget.
     void remember(const properties::problem& p, std::size_t hash, outcome o,
                   std::shared_ptr<const properties::outputs> values);
-    void erase(entry_list::iterator e);
     void note(const outcome& o);
     void note_time(std::chrono::nanoseconds elapsed, std::size_t starts_before);
     void record(const properties::problem& p, const outcome& o);
@@ -101,10 +99,7 @@ class memo_implementation final : public properties::implementation {
                                                  std::chrono::steady_clock::time_point began);
 
     external_implementation& inner_;
-    std::size_t budget_;
-    std::size_t used_ = 0;
-    entry_list entries_;                                                // most recently used first
-    std::unordered_multimap<std::size_t, entry_list::iterator> index_;  // by problem_hash
+    properties::problem_memory<entry, problem_of> memory_;
     std::size_t requests_ = 0, timeouts_ = 0, faults_ = 0;
     std::chrono::nanoseconds slowest_{0};
     bool recording_ = false;
