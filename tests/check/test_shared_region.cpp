@@ -85,8 +85,14 @@ TEST(SharedRegion, RequestsAndAnswersTravelThroughItBitForBit) {
     v.loss = {1.5, std::numeric_limits<double>::quiet_NaN(), 3};
     v.grad = v.probs;
     v.grad[3] = -1;
+    // The child writes the answer where the request set room aside, then names it.
+    const packed_answer_layout layout = packed_answer_layout::of(response_shape::of(r), *answer_at);
+    ASSERT_TRUE(child.map_at_least(layout.end));
+    std::memcpy(child.data() + layout.probs, v.probs.data(), v.probs.size() * 8);
+    std::memcpy(child.data() + layout.loss, v.loss.data(), v.loss.size() * 8);
+    std::memcpy(child.data() + layout.grad, v.grad.data(), v.grad.size() * 8);
     std::string response;
-    encode_packed_response(7, v, response_shape::of(r), response, &child, answer_at);
+    encode_packed_response_in_place(7, response_shape::of(r), layout, response);
     EXPECT_LT(response.size(), 100u) << response;  // references, not values
     const outcome o =
         decode_packed_response(without_newline(response), 7, response_shape::of(r), &creator);

@@ -319,14 +319,14 @@ decoded_request decode_packed_request(std::string_view line, shared_region* regi
 packed_answer_layout packed_answer_layout::of(const response_shape& shape,
                                               std::size_t at) noexcept {
     const std::size_t n = shape.rows * shape.classes;
-    const std::size_t losses = shape.reduction == reduction::none ? shape.rows : 1;
+    const std::size_t losses = shape.loss_count();
     return {at, at + n * 8, at + (n + losses) * 8, at + (2 * n + losses) * 8};
 }
 
 void encode_packed_response_in_place(std::int64_t id, const response_shape& shape,
                                      const packed_answer_layout& layout, std::string& out) {
     const std::size_t n = shape.rows * shape.classes;
-    const std::size_t losses = shape.reduction == reduction::none ? shape.rows : 1;
+    const std::size_t losses = shape.loss_count();
     out += "{\"id\":";
     append_json_integer(out, id);
     out += ",\"probs\":";
@@ -339,24 +339,11 @@ void encode_packed_response_in_place(std::int64_t id, const response_shape& shap
 }
 
 void encode_packed_response(std::int64_t id, const response_values& values,
-                            const response_shape& shape, std::string& out, shared_region* region,
-                            std::optional<std::size_t> answer_at) {
+                            const response_shape& shape, std::string& out) {
     const std::size_t n = shape.rows * shape.classes;
-    const std::size_t losses = shape.reduction == reduction::none ? shape.rows : 1;
+    const std::size_t losses = shape.loss_count();
     if (values.probs.size() != n || values.grad.size() != n || values.loss.size() != losses) {
         throw std::invalid_argument("encode_packed_response: values do not match the shape");
-    }
-    // The answer goes where the request set room aside, when the region reaches that far.
-    const packed_answer_layout layout = packed_answer_layout::of(shape, answer_at.value_or(0));
-    if (region != nullptr && answer_at.has_value() && region->map_at_least(layout.end)) {
-        const auto put = [&](const std::vector<double>& v, std::size_t offset) {
-            if (!v.empty()) std::memcpy(region->data() + offset, v.data(), v.size() * 8);
-        };
-        put(values.probs, layout.probs);
-        put(values.loss, layout.loss);
-        put(values.grad, layout.grad);
-        encode_packed_response_in_place(id, shape, layout, out);
-        return;
     }
     out += "{\"id\":";
     append_json_integer(out, id);
@@ -397,7 +384,7 @@ outcome decode_packed_response(std::string_view line, std::int64_t expected_id,
         const std::size_t n = shape.rows * shape.classes;
         require_count(v.probs.size(), n, "probs");
         require_count(v.grad.size(), n, "grad");
-        require_count(v.loss.size(), shape.reduction == reduction::none ? shape.rows : 1, "loss");
+        require_count(v.loss.size(), shape.loss_count(), "loss");
     } catch (const decode_error& e) {
         result.values = {};
         result.fault.kind = e.kind();

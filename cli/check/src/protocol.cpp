@@ -57,6 +57,10 @@ cross_entropy_options request_ref::options() const {
     return o;
 }
 
+std::size_t request::loss_count() const noexcept {
+    return response_shape::of(*this).loss_count();
+}
+
 target_view request::target() const {
     return request_ref(*this).target();
 }
@@ -348,7 +352,7 @@ outcome decode_response(std::string_view line, std::int64_t expected_id,
 void encode_response(std::int64_t id, const response_values& values, const response_shape& shape,
                      std::string& out) {
     const std::size_t n = shape.rows * shape.classes;
-    const std::size_t losses = shape.reduction == reduction::none ? shape.rows : 1;
+    const std::size_t losses = shape.loss_count();
     if (values.probs.size() != n || values.grad.size() != n || values.loss.size() != losses) {
         throw std::invalid_argument("encode_response: values do not match the response shape");
     }

@@ -171,7 +171,7 @@ void answer(const library_api& api, const decoded_request& d, const packed_in_pl
         !error.empty()) {
         encode_error_response(d.id, error, out);
     } else if (packed) {
-        encode_packed_response(*d.id, values, shape, out, shared, answer_at);
+        encode_packed_response(*d.id, values, shape, out);
     } else {
         encode_response(*d.id, values, shape, out);
     }

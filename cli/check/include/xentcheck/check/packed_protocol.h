@@ -55,13 +55,11 @@ decoded_request decode_packed_request(std::string_view line, shared_region* regi
                                       packed_in_place* in_place = nullptr);
 
 /// Appends a packed success response ('\n' included): "probs", "loss" and "grad" as base64
-/// strings of doubles, or, given a region and the request's "out" offset, written there
-/// (probs, loss, grad, each at a multiple of 8 bytes) and named as [offset, count]. Throws
-/// std::invalid_argument when the sizes do not match `shape`.
+/// strings of doubles (an answer in the shared region is named by
+/// encode_packed_response_in_place instead). Throws std::invalid_argument when the sizes do
+/// not match `shape`.
 void encode_packed_response(std::int64_t id, const response_values& values,
-                            const response_shape& shape, std::string& out,
-                            shared_region* region = nullptr,
-                            std::optional<std::size_t> answer_at = std::nullopt);
+                            const response_shape& shape, std::string& out);
 
 /// The bytes a packed request's arrays and the room for its answer take in the shared region
 /// (what encode_packed_request reserves there): N x C logits, N indices (`index_targets`) or

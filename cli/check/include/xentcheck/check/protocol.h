@@ -45,7 +45,7 @@ struct request {
     /// The options as the reference takes them (views into this request).
     cross_entropy_options options() const;
     /// Number of loss values a response carries: N for reduction none, else 1.
-    std::size_t loss_count() const noexcept { return reduction == reduction::none ? rows : 1; }
+    std::size_t loss_count() const noexcept;
 };
 
 /// A request's contents as views, which is all that encoding and validation read: a request
@@ -120,6 +120,8 @@ struct response_shape {
     static response_shape of(const request_ref& r) noexcept {
         return {r.rows, r.classes, r.reduction};
     }
+    /// Number of loss values: N for reduction none, else 1.
+    std::size_t loss_count() const noexcept { return reduction == reduction::none ? rows : 1; }
 };
 
 /// Decodes a response line (without its '\n') to request `expected_id` of shape `shape`.
