@@ -295,11 +295,8 @@ int run_check_command(const check_options& o) {
     // region request by request maps it afresh each time, here and in the process.
     std::size_t region_bytes = 0;
     for (const check::fixed_case& fc : fixed) {
-        const properties::problem& p = fc.problem;
-        region_bytes = std::max(
-            region_bytes, 2 * check::packed_region_bytes(p.rows, p.classes,
-                                                         p.kind() == properties::target_kind::index,
-                                                         p.weight.size(), p.reduction));
+        region_bytes =
+            std::max(region_bytes, 2 * check::packed_region_bytes(check::to_request(fc.problem)));
     }
     if (region_bytes > 0) external.client().reserve_shared_region(region_bytes);
     // Start-up: a trivial problem must get an answer (or a refusal) within the start-up

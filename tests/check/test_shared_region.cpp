@@ -108,6 +108,25 @@ TEST(SharedRegion, RequestsAndAnswersTravelThroughItBitForBit) {
     EXPECT_TRUE(same_bits(d2.value.logits, second.logits));
 }
 
+TEST(SharedRegion, PackedRegionBytesIsWhatARequestReservesThere) {
+    // What check sizes the region by before the run must be what encoding a request takes.
+    request weighted = make_request(3, 5, reduction::none);
+    weighted.weight = {1, 2, 3, 4, 5};
+    request probability_rows = make_request(2, 7);
+    probability_rows.target_form = xentcheck::target_view::kind::probability;
+    probability_rows.target_indices.clear();
+    probability_rows.target_probs.assign(14, 1.0 / 7);
+    for (const request& r : {make_request(1, 1), make_request(4, 9), weighted, probability_rows}) {
+        shared_region creator = shared_region::create();
+        ASSERT_TRUE(creator.valid());
+        region_cursor cursor{&creator, 0};
+        std::string line;
+        encode_packed_request(r, 1, line, &cursor);
+        EXPECT_NE(line.find("\"out\":"), std::string::npos) << line;
+        EXPECT_EQ(cursor.used, packed_region_bytes(r)) << r.rows << "x" << r.classes;
+    }
+}
+
 TEST(SharedRegion, ReferencesOutsideTheRegionAreRefused) {
     shared_region creator = shared_region::create();
     ASSERT_TRUE(creator.reserve(4096));

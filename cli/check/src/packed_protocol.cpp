@@ -222,12 +222,12 @@ void encode_packed_request(const request_ref& r, std::int64_t id, std::string& o
     out += "}\n";
 }
 
-std::size_t packed_region_bytes(std::size_t rows, std::size_t classes, bool index_targets,
-                                std::size_t weights, xentcheck::reduction reduction) noexcept {
-    const std::size_t n = rows * classes;
-    const packed_answer_layout answer = packed_answer_layout::of({rows, classes, reduction}, 0);
-    return round_up_64(n * 8) + round_up_64((index_targets ? rows : n) * 8) +
-           round_up_64(weights * 8) + round_up_64(answer.end);
+std::size_t packed_region_bytes(const request_ref& r) noexcept {
+    const std::size_t targets =
+        r.target_form == target_view::kind::index ? r.target_indices.size() : r.target_probs.size();
+    const packed_answer_layout answer = packed_answer_layout::of(response_shape::of(r), 0);
+    return round_up_64(r.logits.size() * 8) + round_up_64(targets * 8) +
+           round_up_64(r.weight.size() * 8) + round_up_64(answer.end);
 }
 
 bool is_packed_request(std::string_view line) noexcept {

@@ -62,10 +62,9 @@ void encode_packed_response(std::int64_t id, const response_values& values,
                             const response_shape& shape, std::string& out);
 
 /// The bytes a packed request's arrays and the room for its answer take in the shared region
-/// (what encode_packed_request reserves there): N x C logits, N indices (`index_targets`) or
-/// N x C target rows, `weights` class weights, and the answer (packed_answer_layout).
-std::size_t packed_region_bytes(std::size_t rows, std::size_t classes, bool index_targets,
-                                std::size_t weights, xentcheck::reduction reduction) noexcept;
+/// (what encode_packed_request reserves there): logits, targets, weights (each rounded up to
+/// 64 bytes), and the answer (packed_answer_layout).
+std::size_t packed_region_bytes(const request_ref& r) noexcept;
 
 /// Where the answer to a packed request goes in the region: probs (N x C), loss and grad, one
 /// after the other from the request's "out" offset.
