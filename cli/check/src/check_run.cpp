@@ -42,10 +42,9 @@ counterexample describe(memo_implementation& impl, property_runner& runner, cons
     const props::verdict again = runner.check(p);
     std::vector<evaluation_record> seen = impl.stop_recording();
     if (!again) v = again;  // the message of the re-check matches the answers recorded
-    const std::string key = properties::identity(p);
     bool found = false;
     for (const auto& r : seen) {
-        if (properties::identity(r.problem) != key) continue;
+        if (!properties::same_problem(r.problem, p)) continue;
         found = true;
         if (r.ok) ce.outputs = r.values;
         if (r.why) ce.fault = std::string(to_string(r.why->kind));
@@ -66,7 +65,7 @@ counterexample describe(memo_implementation& impl, property_runner& runner, cons
     if (ce.outputs && !eval_fails(case_of(p, &*ce.outputs, "", ""))) {
         std::size_t tried = 0;
         for (const auto& r : seen) {
-            if (!r.ok || properties::identity(r.problem) == key) continue;
+            if (!r.ok || properties::same_problem(r.problem, p)) continue;
             if (++tried > 32) break;
             if (eval_fails(case_of(r.problem, &r.values, "", ""))) {
                 ce.witness = r.problem;
