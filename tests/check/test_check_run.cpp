@@ -75,6 +75,27 @@ TEST(CheckRun, ShrinkingStopsAtItsLimitsAndSaysSo) {
     EXPECT_GT(p.example->problem.classes, 256u);
 }
 
+TEST(CheckRun, ProgressWhileShrinkingCountsTheProblemsTried) {
+    external_implementation ext("block_max",
+                                python_command("buggy/buggy_impl.py", "--bug block_max"));
+    memo_implementation impl(ext);
+    run_options o = options_for({"agrees_with_reference"});
+    o.shrink.max_evaluations = 3;
+    int last_tested = -1, shrinking_reports = 0;
+    bool counted = true;
+    const run_outcome run = run_check(impl, o, [&](const run_progress& where) {
+        if (!where.shrinking) {
+            last_tested = where.tested;
+            return;
+        }
+        ++shrinking_reports;
+        counted &= where.tested == last_tested && where.tested >= 1;
+    });
+    ASSERT_FALSE(run.properties[0].passed);
+    EXPECT_GT(shrinking_reports, 0);
+    EXPECT_TRUE(counted) << "a shrinking report lost the count of problems tried";
+}
+
 TEST(CheckRun, LaterPropertiesTryEarlierCounterexamplesFirstAndShareAnswers) {
     external_implementation ext("grad_wrt_probs",
                                 python_command("buggy/buggy_impl.py", "--bug grad_wrt_probs"));

@@ -133,7 +133,7 @@ run_outcome run_check(memo_implementation& impl, const run_options& o,
         runners.push_back(std::make_unique<property_runner>(impl, o, *infos[index], report, where,
                                                             shrinking_spent));
     }
-    const std::vector<fixed_outcome> fixed = try_fixed_cases(infos, runners, o, report);
+    const std::vector<fixed_outcome> fixed = try_fixed_cases(infos, runners, o);
     run_outcome run;
     // The minimal counterexamples found so far: every later property tries them first, so a
     // fault found once (a crash, a hang) is not searched for and shrunk again from scratch.
@@ -149,11 +149,7 @@ run_outcome run_check(memo_implementation& impl, const run_options& o,
         property_outcome out;
         out.name = std::string(info.name);
         out.summary = std::string(info.summary);
-        run_progress where = runner.position();
-        auto tick = [&] {
-            where.tested = out.tests;
-            report(where);
-        };
+        auto tick = [&] { runner.tick(out.tests); };
         const props::generator_config config = check_config(info, o.config);
         std::optional<shrinkable> failing;
         std::string origin;

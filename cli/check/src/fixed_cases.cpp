@@ -11,8 +11,7 @@ namespace xentcheck::check::detail {
 
 std::vector<fixed_outcome> try_fixed_cases(const std::vector<const props::property_info*>& infos,
                                            std::vector<std::unique_ptr<property_runner>>& runners,
-                                           const run_options& o,
-                                           const progress_callback& progress) {
+                                           const run_options& o) {
     std::vector<fixed_outcome> found(infos.size());
     if (o.cases.empty()) return found;
     // Two queues, in run order: the properties that ask related problems (mostly waiting for
@@ -49,7 +48,6 @@ std::vector<fixed_outcome> try_fixed_cases(const std::vector<const props::proper
             const props::property_info& info = *infos[index];
             const auto started = clock::now();
             fixed_outcome& f = found[index];
-            run_progress where = runners[index]->position();
             // Fixed cases beyond what the property can afford (the registry's own limits: 64
             // classes for the Hessian differences, 4097 classes and 8192 values for the loss
             // differences, ...) are not tried by it. The run's generator sizes do not apply: a
@@ -66,8 +64,7 @@ std::vector<fixed_outcome> try_fixed_cases(const std::vector<const props::proper
                 if (!fits(fc.problem, affordable)) continue;
                 ++f.tests;
                 props::verdict v = runners[index]->check(fc.problem);
-                where.tested = f.tests;
-                if (progress) progress(where);
+                runners[index]->tick(f.tests);
                 if (!v) {
                     f.failed_case = k;
                     f.verdict = std::move(v);

@@ -23,10 +23,10 @@ struct fixed_outcome {
 /// infos[k]). A property tries its fixed cases before anything else, and what it finds there
 /// does not depend on other properties, so they can be tried in parallel: while one property
 /// waits for the implementation's answers, another computes its reference values and
-/// comparisons (the memo and the problems' facts are shared and thread-safe). `progress` is
-/// called from several threads, one at a time.
+/// comparisons (the memo and the problems' facts are shared and thread-safe). The runners
+/// report progress, so their callback is called from several threads.
 std::vector<fixed_outcome> try_fixed_cases(const std::vector<const props::property_info*>& infos,
                                            std::vector<std::unique_ptr<property_runner>>& runners,
-                                           const run_options& o, const progress_callback& progress);
+                                           const run_options& o);
 
 }  // namespace xentcheck::check::detail

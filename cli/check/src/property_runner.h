@@ -68,11 +68,12 @@ class property_runner {
                " not evaluated: xentcheck itself failed on them (" + first_internal_error_ + ")";
     }
 
-    /// Where this property stands in the run (its index, the count, its name, the problems
-    /// planned), for progress reports.
-    const run_progress& position() const noexcept { return where_; }
-
-    /// Reports progress (after each tried problem).
+    /// Reports progress after a tried problem, `tested` the problems tried so far.
+    void tick(int tested) {
+        where_.tested = tested;
+        tick();
+    }
+    /// Reports progress (after each shrinking step).
     void tick() {
         if (progress_) progress_(where_);
     }
