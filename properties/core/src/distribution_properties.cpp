@@ -81,7 +81,8 @@ void radix_sort_by_coarse_key(std::vector<std::uint64_t>& items) {
 /// The classes of one row in increasing logit order (order_key), equal logits in class order:
 /// 8-byte items (coarse key, class) are sorted (radix passes from 4096 classes on, a
 /// comparison sort below), then each run of equal coarse keys by (order_key, class). Such runs
-/// are rare and short: logits within a float's rounding of each other, or equal.
+/// are logits within a float's rounding of each other, or equal: short, or long and already in
+/// order (a masked row's -inf, a row of ties), which the check before the sort leaves as it is.
 void sort_by_logit(const double* z, std::vector<std::uint64_t>& items) {
     for (std::size_t j = 0; j < items.size(); ++j)
         items[j] = std::uint64_t{coarse_key(z[j])} << 32 | j;
@@ -98,10 +99,10 @@ void sort_by_logit(const double* z, std::vector<std::uint64_t>& items) {
         std::size_t to = from + 1;
         while (to < items.size() && items[to] >> 32 == items[from] >> 32)
             ++to;
-        if (to - from > 1) {
-            std::sort(items.begin() + static_cast<std::ptrdiff_t>(from),
-                      items.begin() + static_cast<std::ptrdiff_t>(to), by_logit);
-        }
+        const auto first = items.begin() + static_cast<std::ptrdiff_t>(from);
+        const auto last = items.begin() + static_cast<std::ptrdiff_t>(to);
+        if (to - from > 1 && !std::is_sorted(first, last, by_logit))
+            std::sort(first, last, by_logit);
         from = to;
     }
 }
