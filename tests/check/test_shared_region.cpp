@@ -168,6 +168,15 @@ TEST(SharedRegion, ServeLibAnswersThroughItAsThroughThePipe) {
             batch.push_back(make_request(3, 5, red, t));
     batch.push_back(make_request(4, 60000));
     batch.push_back(make_request(1, 1));
+    // Class weights and probability targets are read in place too.
+    request weighted = make_request(3, 5);
+    weighted.weight = {0.5, 1, 2, 1.0 / 3, 4};
+    batch.push_back(weighted);
+    request probability_rows = make_request(2, 4);
+    probability_rows.target_form = xentcheck::target_view::kind::probability;
+    probability_rows.target_indices.clear();
+    probability_rows.target_probs = {0.25, 0.25, 0.5, 0, 1, 0, 0, 0};
+    batch.push_back(probability_rows);
     const std::vector<outcome> a = shared.evaluate_batch(batch), b = piped.evaluate_batch(batch);
     ASSERT_EQ(a.size(), b.size());
     for (std::size_t k = 0; k < a.size(); ++k) {
