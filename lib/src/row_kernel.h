@@ -1,9 +1,12 @@
 /// Internal row kernels shared by softmax.cpp and cross_entropy.cpp: max scan, shifted exp-sum.
 #pragma once
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 #include <complex>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <span>
 #include <type_traits>
@@ -117,7 +120,8 @@ T shifted_exp_rest(std::span<const T> row, const T& m, real_t<T> low, std::size_
         }
     }
     accumulator<T> rest;
-    for (std::size_t j = 0; j < n; ++j) {
+    // Entry j by the scalar formula, added to `rest` unless it is the excluded one or -inf.
+    const auto scalar_entry = [&](std::size_t j) {
         T ej{0};
         if (j == ex) {
             ej = T(1);
@@ -125,6 +129,54 @@ T shifted_exp_rest(std::span<const T> row, const T& m, real_t<T> low, std::size_
             ej = shifted_exp(row[j], shift);
             rest.add(ej);
         }
+        return ej;
+    };
+    if constexpr (std::is_same_v<T, long double> && std::numeric_limits<T>::digits == 64) {
+        if (vector_kernels_enabled()) {
+            // Rows of doubles (the usual long double reference: a problem's logits widened)
+            // take the double-double lanes of extended_exp_block, a block at a time; a block
+            // holding an entry that is not a double, and what the lanes decline, take the
+            // scalar formula.
+            const auto md = static_cast<double>(shift);
+            const bool m_double = static_cast<T>(md) == shift;
+            alignas(32) double z[extended_block_size], high[extended_block_size],
+                low[extended_block_size];
+            for (std::size_t b = 0; b < n; b += extended_block_size) {
+                const std::size_t len = std::min(extended_block_size, n - b);
+                bool doubles = m_double;
+                for (std::size_t j = 0; j < len; ++j) {
+                    z[j] = static_cast<double>(row[b + j]);
+                    doubles = doubles && static_cast<T>(z[j]) == row[b + j];
+                }
+                if (!doubles) {
+                    for (std::size_t j = b; j < b + len; ++j) {
+                        const T ej = scalar_entry(j);
+                        if (!e.empty()) e[j] = ej;
+                    }
+                    continue;
+                }
+                for (std::size_t j = len; j % 4 != 0; ++j)
+                    z[j] = md;  // padding: computed, never summed
+                const std::size_t ex_block = ex >= b && ex < b + len ? ex - b : len;
+                const extended_block block = extended_exp_block(z, md, high, low, len, ex_block);
+                rest.add(T(block.sum_high));
+                rest.add(T(block.sum_low));
+                if (!e.empty()) {
+                    for (std::size_t j = 0; j < len; ++j)
+                        e[b + j] = T(high[j]) + T(low[j]);
+                }
+                for (std::uint64_t left = block.declined; left != 0; left &= left - 1) {
+                    const auto j = b + static_cast<std::size_t>(std::countr_zero(left));
+                    const T ej = scalar_entry(j);
+                    if (!e.empty()) e[j] = ej;
+                }
+                if (ex_block < len && !e.empty()) e[ex] = T(1);
+            }
+            return rest.value();
+        }
+    }
+    for (std::size_t j = 0; j < n; ++j) {
+        const T ej = scalar_entry(j);
         if (!e.empty()) e[j] = ej;
     }
     return rest.value();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "compensated_sum.h"
 
@@ -52,5 +53,33 @@ void shifted_exp_block(const double* z, double m, double* e, std::size_t n,
                        std::size_t excluded) noexcept;
 void shifted_exp_block(const float* z, float m, float* e, std::size_t n, accumulator<double>& sum,
                        float low, const prefetch_hint& next, std::size_t excluded) noexcept;
+
+/// The largest block extended_exp_block takes.
+inline constexpr std::size_t extended_block_size = 64;
+
+/// Shifts below this go back to extended_exp_block's caller: there 2^k and the low part of the
+/// result approach double's subnormal range, where they would lose bits.
+inline constexpr double extended_fast_min = -650.0;
+
+/// What extended_exp_block computed: the sum of its lanes as sum_high + sum_low, and the
+/// entries it left to the caller (bit j for entry j).
+struct extended_block {
+    double sum_high;
+    double sum_low;
+    std::uint64_t declined;
+};
+
+/// exp(z_j - m) for j in [0, n), n <= extended_block_size, as high_j + low_j: a double-double
+/// within about 2^-74 relative of the exact value (z_j - m is taken exactly, as a TwoSum pair),
+/// so that rounding it once to long double's 64 bits gives that type's correctly rounded value
+/// but for a tiny fraction of cases, about 1 + 2^-10 half-ulps at worst. For the long double
+/// reference of rows whose entries are doubles: the x87 exp of long_double_exp.h costs several
+/// times as much. Entries with z_j - m below extended_fast_min (-inf among them) are declined:
+/// their bits are set in `declined` and their outputs are meaningless. The sum is of the other
+/// entries except `excluded` (>= n: none), compensated (about n 2^-106 relative). z, high and
+/// low hold n rounded up to a multiple of 4 entries (the padding is read and written, never
+/// summed).
+extended_block extended_exp_block(const double* z, double m, double* high, double* low,
+                                  std::size_t n, std::size_t excluded) noexcept;
 
 }  // namespace xentcheck::detail

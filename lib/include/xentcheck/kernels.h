@@ -5,13 +5,16 @@
 
 namespace xentcheck {
 
-/// The row kernels of softmax, logsumexp, log_softmax and cross_entropy for float and double
-/// (long double and complex always use the scalar ones).
+/// The row kernels of softmax, logsumexp, log_softmax and cross_entropy for float and double,
+/// and the shifted exponentials of long double rows whose entries are all doubles (complex, and
+/// other long double rows, always use the scalar code).
 /// - scalar: portable C++, std::exp on each shifted logit.
 /// - avx2: x86-64 AVX2 + FMA vector code: a table-driven exp (the algorithm of glibc's scalar
 ///   exp, <= 0.52 ulp measured, not the <= 4 ulp vector libm) on the TwoSum-corrected shift, a
 ///   vector max scan and compensated sums in vector lanes. Same semantics (NaN, +-inf), same
-///   accuracy bounds; results may differ from the scalar path in the last bits.
+///   accuracy bounds; results may differ from the scalar path in the last bits. Long double
+///   rows of doubles: double-double lanes (about 2^-74 relative; rounded to long double, 0.5001
+///   ulp at worst measured, against 0.516 for the scalar x87 exp).
 enum class kernel_path { scalar, avx2 };
 
 /// "scalar" or "avx2".

@@ -1,0 +1,158 @@
+/// AVX2 + FMA shifted exponentials for long double rows of doubles, in double-double lanes.
+#include <bit>
+#include <cstdint>
+
+#include "long_double_exp.h"
+#include "vector_kernels.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define XENTCHECK_X86_KERNELS 1
+#include <immintrin.h>
+#endif
+
+namespace xentcheck::detail {
+
+#if defined(XENTCHECK_X86_KERNELS)
+namespace {
+
+#define XENTCHECK_AVX2 __attribute__((target("avx2,fma")))
+
+// exp(x) = 2^k 2^(j/64) exp(r), x = n ln2/64 + r, n = 64 k + j, |r| <= ln2/128 (and a little).
+constexpr double inv_ln2_64 = 0x1.71547652b82fep+6;  // 64 / ln 2
+constexpr double round_shift = 0x1.8p52;             // x + 1.5 2^52 rounds x to an integer
+// ln2/64 = l1 + l2 + l3 + (below 2^-152): l1 has 37 bits, so n l1 is exact for |n| < 2^16
+// (|x| <= 650 gives |n| <= 60014), and x - n l1 is exact too (Sterbenz: x and n l1 are within
+// a factor of 2 of each other whenever n != 0).
+constexpr double l1 = 0x1.62e42fefa0000p-7;
+constexpr double l2 = 0x1.cf79abc9e3b3ap-46;
+constexpr double l3 = -0x1.ff0342542fc33p-100;
+
+/// Four double-double values hi + lo.
+struct dd4 {
+    __m256d hi;
+    __m256d lo;
+};
+
+/// a + b = s + e exactly (TwoSum, any magnitudes).
+XENTCHECK_AVX2 inline dd4 two_sum(__m256d a, __m256d b) {
+    const __m256d s = _mm256_add_pd(a, b);
+    const __m256d bp = _mm256_sub_pd(s, a);
+    const __m256d e = _mm256_add_pd(_mm256_sub_pd(a, _mm256_sub_pd(s, bp)), _mm256_sub_pd(b, bp));
+    return {s, e};
+}
+
+/// a + b = s + e exactly when |a| >= |b| (Fast2Sum).
+XENTCHECK_AVX2 inline dd4 fast_two_sum(__m256d a, __m256d b) {
+    const __m256d s = _mm256_add_pd(a, b);
+    return {s, _mm256_sub_pd(b, _mm256_sub_pd(s, a))};
+}
+
+/// exp(xh + xl) as (hi + lo) 2^k for x in [extended_fast_min, 0], |xl| <= ulp(xh) / 2: hi + lo
+/// within about 2^-74 relative of the exact value (hi in [0.7, 1.5]); `scale` is 2^k.
+XENTCHECK_AVX2 inline dd4 exp_dd4(__m256d xh, __m256d xl, __m256d& scale) {
+    const __m256d t = _mm256_fmadd_pd(xh, _mm256_set1_pd(inv_ln2_64), _mm256_set1_pd(round_shift));
+    const __m256i ti = _mm256_castpd_si256(t);
+    const __m256d nf = _mm256_sub_pd(t, _mm256_set1_pd(round_shift));
+    // r = x - n ln2/64 as a double-double: x - n l1 exact, n l2 as an exact product pair.
+    const __m256d a = _mm256_fnmadd_pd(nf, _mm256_set1_pd(l1), xh);
+    const __m256d p = _mm256_mul_pd(nf, _mm256_set1_pd(l2));
+    const __m256d pe = _mm256_fmsub_pd(nf, _mm256_set1_pd(l2), p);
+    const dd4 b = two_sum(a, _mm256_sub_pd(_mm256_setzero_pd(), p));
+    const __m256d small =
+        _mm256_add_pd(_mm256_fnmadd_pd(nf, _mm256_set1_pd(l3), _mm256_sub_pd(b.lo, pe)), xl);
+    const dd4 r = two_sum(b.hi, small);  // |r.lo| <= ulp(r.hi) / 2
+    // exp(r) - 1 = s1 + pl: r + r^2/2 with r^2/2 = (sq + sqe)/2 + rh rl (rl^2 is below 2^-120),
+    // the rest r^3 (1/6 + ... + r^5/8!) in double (its rounding and truncation weigh below
+    // 2^-77 against the result's 1).
+    const __m256d rh = r.hi;
+    const __m256d sq = _mm256_mul_pd(rh, rh);
+    const __m256d sqe = _mm256_fmsub_pd(rh, rh, sq);
+    const __m256d half = _mm256_set1_pd(0.5);
+    __m256d c = _mm256_fmadd_pd(rh, _mm256_set1_pd(1.0 / 40320), _mm256_set1_pd(1.0 / 5040));
+    c = _mm256_fmadd_pd(rh, c, _mm256_set1_pd(1.0 / 720));
+    c = _mm256_fmadd_pd(rh, c, _mm256_set1_pd(1.0 / 120));
+    c = _mm256_fmadd_pd(rh, c, _mm256_set1_pd(1.0 / 24));
+    c = _mm256_fmadd_pd(rh, c, _mm256_set1_pd(1.0 / 6));
+    const __m256d cubic = _mm256_mul_pd(_mm256_mul_pd(sq, rh), c);
+    const dd4 s = fast_two_sum(rh, _mm256_mul_pd(half, sq));
+    const __m256d pl =
+        _mm256_add_pd(_mm256_add_pd(_mm256_add_pd(s.lo, r.lo), _mm256_fmadd_pd(half, sqe, cubic)),
+                      _mm256_mul_pd(rh, r.lo));
+    // 2^(j/64) (1 + s1 + pl) with 2^(j/64) = th + tl from the table.
+    const __m256i j2 = _mm256_slli_epi64(_mm256_and_si256(ti, _mm256_set1_epi64x(63)), 1);
+    const auto* table = reinterpret_cast<const double*>(exp2_64ths);
+    const __m256d th = _mm256_i64gather_pd(table, j2, 8);
+    const __m256d tl = _mm256_i64gather_pd(table + 1, j2, 8);
+    const __m256d u = _mm256_mul_pd(th, s.hi);
+    const __m256d ue = _mm256_fmsub_pd(th, s.hi, u);
+    const dd4 m = fast_two_sum(th, u);
+    const __m256d ml = _mm256_add_pd(_mm256_add_pd(_mm256_add_pd(m.lo, ue), _mm256_mul_pd(th, pl)),
+                                     _mm256_fmadd_pd(tl, _mm256_add_pd(s.hi, pl), tl));
+    // 2^k from n's bits: t's low 18 bits are n mod 2^18, so (t & ~63) << 46 is k << 52 (mod
+    // 2^64) and adding the bias gives 2^k for k >= -1022.
+    const __m256i kbits = _mm256_slli_epi64(_mm256_andnot_si256(_mm256_set1_epi64x(63), ti), 46);
+    scale = _mm256_castsi256_pd(_mm256_add_epi64(kbits, _mm256_set1_epi64x(1023ll << 52)));
+    return fast_two_sum(m.hi, ml);
+}
+
+}  // namespace
+
+XENTCHECK_AVX2 extended_block extended_exp_block(const double* z, double m, double* high,
+                                                 double* low, std::size_t n,
+                                                 std::size_t excluded) noexcept {
+    const __m256d neg_m = _mm256_set1_pd(-m);
+    const __m256d fast_min = _mm256_set1_pd(extended_fast_min);
+    const __m256d zero = _mm256_setzero_pd();
+    dd4 sum{zero, zero};
+    std::uint64_t declined = 0;
+    for (std::size_t j = 0; j < n; j += 4) {
+        const __m256d zv = _mm256_loadu_pd(z + j);
+        const dd4 x = two_sum(zv, neg_m);
+        // Lanes outside [fast_min, 0] (-inf among them: z - m = -inf) go back to the caller.
+        const __m256d out = _mm256_or_pd(_mm256_cmp_pd(x.hi, fast_min, _CMP_NGE_UQ),
+                                         _mm256_cmp_pd(x.hi, zero, _CMP_NLE_UQ));
+        __m256d scale;
+        const dd4 e = exp_dd4(x.hi, x.lo, scale);
+        const __m256d hi = _mm256_mul_pd(e.hi, scale);
+        const __m256d lo = _mm256_mul_pd(e.lo, scale);
+        _mm256_storeu_pd(high + j, hi);
+        _mm256_storeu_pd(low + j, lo);
+        declined |= static_cast<std::uint64_t>(_mm256_movemask_pd(out)) << j;
+        // Summed: the lanes computed here, but not the excluded entry nor the padding.
+        const __m256i index = _mm256_add_epi64(_mm256_set1_epi64x(static_cast<long long>(j)),
+                                               _mm256_setr_epi64x(0, 1, 2, 3));
+        const __m256i excluded_lane =
+            _mm256_cmpeq_epi64(index, _mm256_set1_epi64x(static_cast<long long>(excluded)));
+        const __m256i padding =
+            _mm256_cmpgt_epi64(index, _mm256_set1_epi64x(static_cast<long long>(n) - 1));
+        const __m256d skip =
+            _mm256_or_pd(out, _mm256_castsi256_pd(_mm256_or_si256(excluded_lane, padding)));
+        const dd4 t = two_sum(sum.hi, _mm256_andnot_pd(skip, hi));
+        sum.hi = t.hi;
+        sum.lo = _mm256_add_pd(sum.lo, _mm256_add_pd(t.lo, _mm256_andnot_pd(skip, lo)));
+    }
+    alignas(32) double sh[4], sl[4];
+    _mm256_store_pd(sh, sum.hi);
+    _mm256_store_pd(sl, sum.lo);
+    // Lanes folded with TwoSum, their errors joining the low parts.
+    double total = sh[0], rest = sl[0];
+    for (int k = 1; k < 4; ++k) {
+        const double s = total + sh[k];
+        const double bp = s - total;
+        rest += ((total - (s - bp)) + (sh[k] - bp)) + sl[k];
+        total = s;
+    }
+    const std::uint64_t lanes = n >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << n) - 1;
+    return {total, rest, declined & lanes};
+}
+
+#else  // no x86-64 vector kernels: never enabled, never called
+
+extended_block extended_exp_block(const double*, double, double*, double*, std::size_t,
+                                  std::size_t) noexcept {
+    return {0, 0, ~std::uint64_t{0}};
+}
+
+#endif
+
+}  // namespace xentcheck::detail
