@@ -120,7 +120,8 @@ T shifted_exp_rest(std::span<const T> row, const T& m, real_t<T> low, std::size_
         }
     }
     accumulator<T> rest;
-    // Entry j by the scalar formula, added to `rest` unless it is the excluded one or -inf.
+    // Entry j by the scalar formula, written to e (when wanted) and added to `rest` unless it
+    // is the excluded one or -inf.
     const auto scalar_entry = [&](std::size_t j) {
         T ej{0};
         if (j == ex) {
@@ -129,7 +130,7 @@ T shifted_exp_rest(std::span<const T> row, const T& m, real_t<T> low, std::size_
             ej = shifted_exp(row[j], shift);
             rest.add(ej);
         }
-        return ej;
+        if (!e.empty()) e[j] = ej;
     };
     if constexpr (std::is_same_v<T, long double> && std::numeric_limits<T>::digits == 64) {
         if (vector_kernels_enabled()) {
@@ -149,10 +150,8 @@ T shifted_exp_rest(std::span<const T> row, const T& m, real_t<T> low, std::size_
                     doubles = doubles && static_cast<T>(z[j]) == row[b + j];
                 }
                 if (!doubles) {
-                    for (std::size_t j = b; j < b + len; ++j) {
-                        const T ej = scalar_entry(j);
-                        if (!e.empty()) e[j] = ej;
-                    }
+                    for (std::size_t j = b; j < b + len; ++j)
+                        scalar_entry(j);
                     continue;
                 }
                 for (std::size_t j = len; j % 4 != 0; ++j)
@@ -165,20 +164,15 @@ T shifted_exp_rest(std::span<const T> row, const T& m, real_t<T> low, std::size_
                     for (std::size_t j = 0; j < len; ++j)
                         e[b + j] = T(high[j]) + T(low[j]);
                 }
-                for (std::uint64_t left = block.declined; left != 0; left &= left - 1) {
-                    const auto j = b + static_cast<std::size_t>(std::countr_zero(left));
-                    const T ej = scalar_entry(j);
-                    if (!e.empty()) e[j] = ej;
-                }
+                for (std::uint64_t left = block.declined; left != 0; left &= left - 1)
+                    scalar_entry(b + static_cast<std::size_t>(std::countr_zero(left)));
                 if (ex_block < len && !e.empty()) e[ex] = T(1);
             }
             return rest.value();
         }
     }
-    for (std::size_t j = 0; j < n; ++j) {
-        const T ej = scalar_entry(j);
-        if (!e.empty()) e[j] = ej;
-    }
+    for (std::size_t j = 0; j < n; ++j)
+        scalar_entry(j);
     return rest.value();
 }
 

@@ -49,8 +49,8 @@ TEST(LongDoubleKernels, LongDoubleRowsOfDoublesAgreeWithTheScalarPathWithinAFewU
     // Rows of doubles take double-double lanes for their exponentials on the vector path (each
     // value correctly rounded but for about 1 in 10^5), the scalar path the x87 exp (0.52 ulp):
     // exponentials and sums differ by an ulp or so, probabilities and gradients by a few.
-    // Shapes cross the lanes' 64-entry blocks; spreads beyond 650 and -inf entries send some
-    // entries back to the scalar formula.
+    // Shapes cross the lanes' 64-entry blocks; spreads beyond 650, -inf entries and a value
+    // that is not a double send some entries or blocks back to the scalar formula.
     if (active_kernel_path() != kernel_path::avx2) GTEST_SKIP() << "no vector kernels";
     std::mt19937_64 rng(17);
     std::uniform_real_distribution<double> unit(-1, 1);
@@ -64,6 +64,7 @@ TEST(LongDoubleKernels, LongDoubleRowsOfDoublesAgreeWithTheScalarPathWithinAFewU
             z[j] = static_cast<double>(spread * unit(rng) + (k % 5) * 300.0);
             if (k % 7 == 0 && j % 5 == 1) z[j] = -std::numeric_limits<ld>::infinity();
         }
+        if (k % 11 == 0) z[0] += 0x1p-60L;  // a first block that is not all doubles
         std::vector<std::int64_t> t(rows);
         for (std::size_t i = 0; i < rows; ++i)
             t[i] = static_cast<std::int64_t>((i * 13 + k) % classes);
