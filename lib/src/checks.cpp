@@ -5,6 +5,9 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <optional>
+
+#include "vector_kernels.h"
 
 namespace xentcheck {
 
@@ -81,6 +84,18 @@ class check_builder {
     /// nothing, when any value is not: the caller then records the block value by value.
     bool record_ordinary_block(std::size_t first, const double* expected, const double* actual,
                                const double* magnitude, tolerance tol, std::size_t count) {
+        if (detail::vector_kernels_enabled()) {
+            // The same statistics four at a time (the same bits).
+            const detail::compare_block_maxima m = detail::compare_block_scan(
+                expected, actual, magnitude, tol.atol, tol.rtol, count,
+                r_.worst ? worst_severity_ : -std::numeric_limits<double>::infinity());
+            if (!m.ordinary || count == 0) return m.ordinary;
+            const bool new_worst = !r_.worst || m.max_ratio > worst_severity_;
+            if (new_worst && m.first_worst >= count) return false;
+            record_block(first, count, m.max_abs, m.max_rel, m.max_ratio,
+                         new_worst ? std::optional(m.first_worst) : std::nullopt);
+            return true;
+        }
         bool ordinary = true;
         double max_abs = 0, max_rel = 0, max_ratio = 0;
         for (std::size_t k = 0; k < count; ++k) {
@@ -115,6 +130,17 @@ class check_builder {
             // multiply-add in one): record the block value by value then.
             if (!worst) return false;
         }
+        record_block(first, count, max_abs, max_rel, max_ratio, worst);
+        return true;
+    }
+
+    check_result& result() { return r_; }
+
+  private:
+    /// Records a block of ordinary passes from its maxima; `worst`: the block's first entry of
+    /// the largest ratio, when that ratio is the result's new worst.
+    void record_block(std::size_t first, std::size_t count, double max_abs, double max_rel,
+                      double max_ratio, std::optional<std::size_t> worst) {
         r_.checked += count;
         r_.max_abs_error = std::max(r_.max_abs_error, max_abs);
         r_.max_rel_error = std::max(r_.max_rel_error, max_rel);
@@ -123,12 +149,8 @@ class check_builder {
             worst_severity_ = max_ratio;
             r_.worst = where(first + *worst);
         }
-        return true;
     }
 
-    check_result& result() { return r_; }
-
-  private:
     location where(std::size_t index) const {
         return location{index / columns_,
                         columns_ > 1 ? std::optional(index % columns_) : std::nullopt};

@@ -54,6 +54,27 @@ void shifted_exp_block(const double* z, double m, double* e, std::size_t n,
 void shifted_exp_block(const float* z, float m, float* e, std::size_t n, accumulator<double>& sum,
                        float low, const prefetch_hint& next, std::size_t excluded) noexcept;
 
+/// What compare_block_scan found in a block of compare_values: over its entries k, with
+/// allowed_k = atol + rtol mag_k (mag_k the magnitude given, else |expected_k|) and
+/// abs_k = |actual_k - expected_k|, the maxima of abs_k, abs_k / |expected_k| and
+/// abs_k / allowed_k (each started from 0, NaN left out: the scalar `x > m ? x : m`), whether
+/// every entry is an ordinary pass (abs_k <= allowed_k, 1e-300 <= allowed_k <= the largest
+/// double), and the first entry whose ratio equals the maximum (count when it was not looked
+/// for: the block is not ordinary, or its maximum does not exceed `worst_so_far`).
+struct compare_block_maxima {
+    double max_abs;
+    double max_rel;
+    double max_ratio;
+    std::size_t first_worst;
+    bool ordinary;
+};
+
+/// The statistics above for entries [0, count) (magnitude may be null), four at a time: the
+/// same operations in the same order per entry as the scalar loop, so the same bits.
+compare_block_maxima compare_block_scan(const double* expected, const double* actual,
+                                        const double* magnitude, double atol, double rtol,
+                                        std::size_t count, double worst_so_far) noexcept;
+
 /// The largest block extended_exp_block takes.
 inline constexpr std::size_t extended_block_size = 64;
 

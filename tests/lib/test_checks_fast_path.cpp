@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "check_result_difference.h"
+#include "xentcheck/kernels.h"
 
 namespace xentcheck {
 namespace {
@@ -127,7 +128,8 @@ random_case make_case(std::mt19937_64& rng, std::size_t n) {
     return c;
 }
 
-TEST(CompareValuesFastPath, MatchesThePerValueEvaluationFieldByField) {
+/// compare_values against per_value_compare on random cases, field by field.
+void matches_the_per_value_evaluation() {
     std::mt19937_64 rng(20261128);
     const std::size_t sizes[] = {0, 1, 2, 7, 63, 64, 65, 128, 200, 1000, 4097};
     std::size_t compared = 0;
@@ -151,9 +153,9 @@ TEST(CompareValuesFastPath, MatchesThePerValueEvaluationFieldByField) {
     EXPECT_GT(compared, 100000u);
 }
 
-TEST(CompareValuesFastPath, TheWorstLocationIsTheFirstOfTiedValues) {
-    // 300 values, every one off by the same error under the same bound except two pairs of
-    // larger ties, in the second and the fourth block of 64: the first of the largest wins.
+/// 300 values, every one off by the same error under the same bound except two pairs of
+/// larger ties, in the second and the fourth block of 64: the first of the largest wins.
+void worst_location_is_the_first_of_tied_values() {
     std::vector<double> ref(300, 1.0), act(300, 1.0 + 0x1p-40);
     act[70] = act[71] = act[200] = 1.0 + 0x1p-38;
     const check_result r = compare_values("x", ref, act, 10, tolerance{0, 0x1p-30});
@@ -163,6 +165,26 @@ TEST(CompareValuesFastPath, TheWorstLocationIsTheFirstOfTiedValues) {
     EXPECT_TRUE(r.passed);
     EXPECT_EQ(r.checked, 300u);
     EXPECT_EQ(r.worst_ratio, 0x1p-8);
+}
+
+/// Runs `body` on the scalar path and on the automatic one (the vector kernels where the CPU
+/// has them), naming the path on failure.
+template <class Body>
+void on_both_paths(Body body) {
+    for (const bool scalar : {true, false}) {
+        SCOPED_TRACE(scalar ? "scalar kernels" : "automatic kernels");
+        force_scalar_kernels(scalar);
+        body();
+        force_scalar_kernels(false);
+    }
+}
+
+TEST(CompareValuesFastPath, MatchesThePerValueEvaluationFieldByField) {
+    on_both_paths([] { matches_the_per_value_evaluation(); });
+}
+
+TEST(CompareValuesFastPath, TheWorstLocationIsTheFirstOfTiedValues) {
+    on_both_paths([] { worst_location_is_the_first_of_tied_values(); });
 }
 
 }  // namespace
