@@ -1,4 +1,4 @@
-/// xentcheck/kernels.h: which row kernels the float and double reference runs on.
+/// xentcheck/kernels.h: which kernels (vector or scalar) the reference and its checks run on.
 #pragma once
 
 #include <string_view>
@@ -14,13 +14,14 @@ namespace xentcheck {
 ///   vector max scan and compensated sums in vector lanes. Same semantics (NaN, +-inf), same
 ///   accuracy bounds; results may differ from the scalar path in the last bits. Long double
 ///   rows of doubles: double-double lanes (about 2^-74 relative; rounded to long double, 0.5001
-///   ulp at worst measured, against 0.516 for the scalar x87 exp).
+///   ulp at worst measured, against 0.516 for the scalar x87 exp). compare_values: its blocks'
+///   error statistics four at a time, the same bits as the scalar loop.
 enum class kernel_path { scalar, avx2 };
 
 /// "scalar" or "avx2".
 std::string_view to_string(kernel_path p) noexcept;
 
-/// The path float and double computations use now: avx2 when this is an x86-64 build running on
+/// The path the computations above use now: avx2 when this is an x86-64 build running on
 /// a CPU with AVX2 and FMA and it has not been disabled, else scalar.
 kernel_path active_kernel_path() noexcept;
 
