@@ -37,11 +37,10 @@ std::string response_line(const request& r, std::int64_t id) {
     return line;
 }
 
-/// Reference in long double, tolerance model, three comparisons: what a property does with
-/// each answer.
+/// Reference in long double (of the double logits, as problem_facts computes it), tolerance
+/// model, three comparisons: what a property does with each answer.
 bool compare(const request& r, const response_values& v) {
-    const std::vector<long double> z(r.logits.begin(), r.logits.end());
-    const auto ref = xentcheck::cross_entropy<long double>(z, r.classes, r.target(), r.options());
+    const auto ref = xentcheck::cross_entropy_widened(r.logits, r.classes, r.target(), r.options());
     const std::vector<double> probs(ref.probs.begin(), ref.probs.end());
     const std::vector<double> loss(ref.loss.begin(), ref.loss.end());
     const std::vector<double> grad(ref.grad.begin(), ref.grad.end());

@@ -119,12 +119,12 @@ std::size_t useful_threads(std::size_t requested, std::size_t logits, std::size_
     return std::min(std::max<std::size_t>(requested, 1), by_size);
 }
 
-}  // namespace
-
-template <class T>
-void cross_entropy(std::span<const T> logits, std::size_t classes, const target_view& target,
-                   const cross_entropy_options& options, std::span<T> loss, std::span<T> grad,
-                   std::span<T> probs) {
+/// cross_entropy in T of logits of Z (T, or double for long double): the core of both entry
+/// points.
+template <class T, class Z>
+void cross_entropy_of(std::span<const Z> logits, std::size_t classes, const target_view& target,
+                      const cross_entropy_options& options, std::span<T> loss, std::span<T> grad,
+                      std::span<T> probs) {
     const batch_shape shape = make_shape(logits.size(), classes);
     const bool by_row = options.reduction == reduction::none;
     detail::require_size("loss", loss.size(), by_row ? shape.rows : 1);
@@ -133,7 +133,7 @@ void cross_entropy(std::span<const T> logits, std::size_t classes, const target_
     validate_options(shape, target, options);
     const auto masses = detail::masses_in<T>(shape, target, options);
 
-    detail::batch_job<T> job;
+    detail::batch_job<T, Z> job;
     job.logits = logits;
     job.classes = classes;
     job.target = &target;
@@ -194,6 +194,35 @@ void cross_entropy(std::span<const T> logits, std::size_t classes, const target_
         loss[0] =
             options.reduction == reduction::mean ? total.value() / masses.divisor : total.value();
     }
+}
+
+}  // namespace
+
+template <class T>
+void cross_entropy(std::span<const T> logits, std::size_t classes, const target_view& target,
+                   const cross_entropy_options& options, std::span<T> loss, std::span<T> grad,
+                   std::span<T> probs) {
+    cross_entropy_of<T, T>(logits, classes, target, options, loss, grad, probs);
+}
+
+void cross_entropy_widened(std::span<const double> logits, std::size_t classes,
+                           const target_view& target, const cross_entropy_options& options,
+                           std::span<long double> loss, std::span<long double> grad,
+                           std::span<long double> probs) {
+    cross_entropy_of<long double, double>(logits, classes, target, options, loss, grad, probs);
+}
+
+cross_entropy_result<long double> cross_entropy_widened(std::span<const double> logits,
+                                                        std::size_t classes,
+                                                        const target_view& target,
+                                                        const cross_entropy_options& options) {
+    const batch_shape shape = make_shape(logits.size(), classes);
+    cross_entropy_result<long double> r;
+    r.probs.resize(shape.size());
+    r.grad.resize(shape.size());
+    r.loss.resize(options.reduction == reduction::none ? shape.rows : 1);
+    cross_entropy_widened(logits, classes, target, options, r.loss, r.grad, r.probs);
+    return r;
 }
 
 #define XENTCHECK_INSTANTIATE(T)                                                             \

@@ -11,10 +11,11 @@
 
 namespace xentcheck::detail {
 
-/// One validated cross_entropy call: inputs, outputs and the quantities shared by its rows.
-template <class T>
+/// One validated cross_entropy call: inputs, outputs and the quantities shared by its rows. The
+/// logits are of Z: T itself, or double for a long double computation from double logits.
+template <class T, class Z = T>
 struct batch_job {
-    std::span<const T> logits;
+    std::span<const Z> logits;
     std::size_t classes = 0;
     const target_view* target = nullptr;
     const cross_entropy_options* options = nullptr;
@@ -33,8 +34,8 @@ struct batch_job {
 /// a = (1 - eps) w_t e_t + eps/C w. The target entry, when in range, is -(1 - eps) w_t s q_t
 /// (+ smoothing terms) with q_t = 1 - p_t = others / S: never a subtraction from 1. `pt` is p_t,
 /// read before any part of the row is overwritten.
-template <class T>
-void index_grad_range(const batch_job<T>& job, std::span<const T> e, std::span<T> g,
+template <class T, class Z>
+void index_grad_range(const batch_job<T, Z>& job, std::span<const T> e, std::span<T> g,
                       std::size_t begin, std::size_t t, T pt, T inv_sum, T others, T mass) {
     const T scale = job.scale;
     if (job.smoothing) {
@@ -92,18 +93,18 @@ void probability_row_grad(std::span<const T> e, std::span<T> g, std::span<const 
 
 /// sum_j w_j ((m - z_j) + ln S) over a part of a row starting at class `begin`: the label
 /// smoothing term of an index-target row loss.
-template <class T>
-accumulator<T> smoothing_terms(const batch_job<T>& job, std::span<const T> row, std::size_t begin,
-                               const T& m, T log_sum) {
+template <class T, class Z>
+accumulator<T> smoothing_terms(const batch_job<T, Z>& job, std::span<const Z> row,
+                               std::size_t begin, const T& m, T log_sum) {
     accumulator<T> smooth;
     for (std::size_t j = 0; j < row.size(); ++j)
-        smooth.add(job.weight(begin + j) * ((m - row[j]) + log_sum));
+        smooth.add(job.weight(begin + j) * ((m - T(row[j])) + log_sum));
     return smooth;
 }
 
 /// Rows [first, last): loss (by row, or added to the returned total), gradient, probabilities.
-template <class T>
-accumulator<T> process_rows(const batch_job<T>& job, std::size_t first, std::size_t last) {
+template <class T, class Z>
+accumulator<T> process_rows(const batch_job<T, Z>& job, std::size_t first, std::size_t last) {
     const std::size_t classes = job.classes;
     const cross_entropy_options& options = *job.options;
     // Effective target row for probability targets: a_j = w_j ((1 - eps) y_j + eps / C).
@@ -118,7 +119,7 @@ accumulator<T> process_rows(const batch_job<T>& job, std::size_t first, std::siz
     bool next_scanned = false;
     const auto scan_ahead = [&](std::size_t i) {
         if (!next_scanned && i + 1 < last) {
-            next_scan = scan_row(job.logits.subspan((i + 1) * classes, classes));
+            next_scan = widened_scan<T>(scan_row(job.logits.subspan((i + 1) * classes, classes)));
             next_scanned = true;
         }
     };
@@ -131,7 +132,7 @@ accumulator<T> process_rows(const batch_job<T>& job, std::size_t first, std::siz
         const bool ignored = job.index_form && t == options.ignore_index;
         const auto tu = static_cast<std::size_t>(t);
 
-        const auto scan = next_scanned ? next_scan : scan_row(row);
+        const row_scan<T> scan = next_scanned ? next_scan : widened_scan<T>(scan_row(row));
         next_scanned = false;
         T row_loss{0};
         if (!scan.defined) {
@@ -160,7 +161,7 @@ accumulator<T> process_rows(const batch_job<T>& job, std::size_t first, std::siz
             if (ignored) {
                 row_loss = T(0);
             } else if (job.index_form) {
-                row_loss = (T(1) - job.eps) * job.weight(tu) * ((scan.max - row[tu]) + log_sum);
+                row_loss = (T(1) - job.eps) * job.weight(tu) * ((scan.max - T(row[tu])) + log_sum);
                 if (job.smoothing) {
                     row_loss +=
                         job.eps_per_class * smoothing_terms(job, row, 0, scan.max, log_sum).value();
@@ -171,7 +172,7 @@ accumulator<T> process_rows(const batch_job<T>& job, std::size_t first, std::siz
                     const T y = T(job.target->probs()[i * classes + j]);
                     a[j] = job.weight(j) *
                            (job.smoothing ? (T(1) - job.eps) * y + job.eps_per_class : y);
-                    acc.add(a[j] * ((scan.max - row[j]) + log_sum));
+                    acc.add(a[j] * ((scan.max - T(row[j])) + log_sum));
                 }
                 row_loss = acc.value();
             }
@@ -208,19 +209,19 @@ accumulator<T> process_rows(const batch_job<T>& job, std::size_t first, std::siz
 /// per-row scalar work (sums, divisions, the loss) then runs in VEX code between the vector
 /// kernels, which measured 1.5x faster per short row than the baseline build. Only called when
 /// vector_kernels_enabled().
-template <class T>
+template <class T, class Z>
 __attribute__((target("avx2,fma"), flatten)) accumulator<T> process_rows_avx2(
-    const batch_job<T>& job, std::size_t first, std::size_t last) {
+    const batch_job<T, Z>& job, std::size_t first, std::size_t last) {
     return process_rows(job, first, last);
 }
 #define XENTCHECK_ROWS_AVX2 1
 #endif
 
 /// process_rows on the fastest path this CPU allows.
-template <class T>
-accumulator<T> process_rows_fast(const batch_job<T>& job, std::size_t first, std::size_t last) {
+template <class T, class Z>
+accumulator<T> process_rows_fast(const batch_job<T, Z>& job, std::size_t first, std::size_t last) {
 #if defined(XENTCHECK_ROWS_AVX2)
-    if constexpr (has_vector_kernels_v<T>) {
+    if constexpr (has_vector_kernels_v<T> && std::is_same_v<T, Z>) {
         if (vector_kernels_enabled()) return process_rows_avx2(job, first, last);
     }
 #endif
@@ -231,8 +232,8 @@ accumulator<T> process_rows_fast(const batch_job<T>& job, std::size_t first, std
 /// three fork-join phases: scan, exponentials and their sum, gradient/probabilities (and the
 /// smoothing terms). The same formulas as process_rows; only the sums are combined from parts.
 /// Returns the row loss. Needs a gradient or probability output (the exponentials live there).
-template <class T>
-T process_split_row(const batch_job<T>& job, std::size_t i, std::size_t parts) {
+template <class T, class Z>
+T process_split_row(const batch_job<T, Z>& job, std::size_t i, std::size_t parts) {
     const std::size_t classes = job.classes;
     const auto row = job.logits.subspan(i * classes, classes);
     const auto p = job.probs.empty() ? std::span<T>{} : job.probs.subspan(i * classes, classes);
@@ -243,7 +244,7 @@ T process_split_row(const batch_job<T>& job, std::size_t i, std::size_t parts) {
     std::vector<row_scan<T>> scans(parts);
     run_parts(parts, [&](std::size_t k) {
         const part_range r = split(classes, parts, k);
-        scans[k] = scan_row(row.subspan(r.begin, r.end - r.begin));
+        scans[k] = widened_scan<T>(scan_row(row.subspan(r.begin, r.end - r.begin)));
     });
     row_scan<T> scan;  // the first strictly largest entry over the parts, as scan_row finds it
     bool bad = false;
@@ -299,7 +300,7 @@ T process_split_row(const batch_job<T>& job, std::size_t i, std::size_t parts) {
             smooth[k] = smoothing_terms(job, row.subspan(r.begin, len), r.begin, scan.max, log_sum);
         }
     });
-    T row_loss = (T(1) - job.eps) * job.weight(t) * ((scan.max - row[t]) + log_sum);
+    T row_loss = (T(1) - job.eps) * job.weight(t) * ((scan.max - T(row[t])) + log_sum);
     if (job.smoothing) {
         accumulator<T> all;
         for (const auto& s : smooth)

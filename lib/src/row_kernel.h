@@ -95,14 +95,14 @@ T shifted_exp(const T& z, const T& m) {
 /// entries other than `excluded`, computed directly: for a whole row R = S - 1, and
 /// ln S = log1p(R) keeps full relative accuracy when the argmax dominates (R tiny), where
 /// log(fl(1 + R)) would not. `next` is memory to prefetch meanwhile (the next row).
-template <class T>
-T shifted_exp_rest(std::span<const T> row, const T& m, real_t<T> low, std::size_t excluded,
+template <class T, class Z = T>
+T shifted_exp_rest(std::span<const Z> row, const T& m, real_t<T> low, std::size_t excluded,
                    std::span<T> e, const prefetch_hint& next = {}) {
     using R = real_t<T>;
     const std::size_t n = row.size();
     const std::size_t ex = excluded < n ? excluded : n;
     const T shift = m;  // a copy: through the reference it would be reloaded after each store
-    if constexpr (has_vector_kernels_v<T>) {
+    if constexpr (has_vector_kernels_v<T> && std::is_same_v<Z, T>) {
         if (vector_kernels_enabled()) {
             accumulator<double> rest;
             if (!e.empty()) {
@@ -127,7 +127,7 @@ T shifted_exp_rest(std::span<const T> row, const T& m, real_t<T> low, std::size_
         if (j == ex) {
             ej = T(1);
         } else if (re(row[j]) != -std::numeric_limits<R>::infinity()) {
-            ej = shifted_exp(row[j], shift);
+            ej = shifted_exp(T(row[j]), shift);
             rest.add(ej);
         }
         if (!e.empty()) e[j] = ej;
@@ -147,7 +147,10 @@ T shifted_exp_rest(std::span<const T> row, const T& m, real_t<T> low, std::size_
                 bool doubles = m_double;
                 for (std::size_t j = 0; j < len; ++j) {
                     z[j] = static_cast<double>(row[b + j]);
-                    doubles = doubles && static_cast<T>(z[j]) == row[b + j];
+                    // Rows given as doubles are doubles.
+                    if constexpr (!std::is_same_v<Z, double>) {
+                        doubles = doubles && static_cast<T>(z[j]) == row[b + j];
+                    }
                 }
                 if (!doubles) {
                     for (std::size_t j = b; j < b + len; ++j)
@@ -177,10 +180,21 @@ T shifted_exp_rest(std::span<const T> row, const T& m, real_t<T> low, std::size_
 }
 
 /// The whole defined row: R = S - 1, the sum without the argmax.
-template <class T>
-T shifted_exp_rest(std::span<const T> row, const row_scan<T>& scan, std::span<T> e,
+template <class T, class Z = T>
+T shifted_exp_rest(std::span<const Z> row, const row_scan<T>& scan, std::span<T> e,
                    const prefetch_hint& next = {}) {
-    return shifted_exp_rest(row, scan.max, scan.low, scan.argmax, e, next);
+    return shifted_exp_rest<T, Z>(row, scan.max, scan.low, scan.argmax, e, next);
+}
+
+/// A scan of a row of Z (double logits of a long double computation) as one of T: the same
+/// entry, exactly (double converts exactly to long double).
+template <class T, class Z>
+row_scan<T> widened_scan(const row_scan<Z>& s) {
+    if constexpr (std::is_same_v<T, Z>) {
+        return s;
+    } else {
+        return row_scan<T>{T(s.max), s.argmax, s.defined, s.low, s.bad};
+    }
 }
 
 /// log(1 + x) with full relative accuracy for tiny x (for complex x, from the real log1p and

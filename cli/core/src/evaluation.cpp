@@ -73,17 +73,21 @@ void evaluator::on_defined_rows(std::span<const double> values, std::size_t clas
 
 void evaluator::run_reference(const eval_case& c) {
     const std::size_t n = c.logits.size();
-    wide_logits_.resize(n);
-    for (std::size_t k = 0; k < n; ++k) {
-        // From probs, ln p in long double keeps the reference closer to p itself.
-        wide_logits_[k] = c.from_probs ? std::log(static_cast<long double>(c.given[k]))
-                                       : static_cast<long double>(c.logits[k]);
-    }
     wide_probs_.resize(n);
     wide_grad_.resize(n);
     wide_loss_.resize(c.reduction == xentcheck::reduction::none ? c.rows : 1);
-    xentcheck::cross_entropy<long double>(wide_logits_, c.classes, c.target(), c.options(),
-                                          wide_loss_, wide_grad_, wide_probs_);
+    if (c.from_probs) {
+        // From probs, ln p in long double keeps the reference closer to p itself.
+        wide_logits_.resize(n);
+        for (std::size_t k = 0; k < n; ++k)
+            wide_logits_[k] = std::log(static_cast<long double>(c.given[k]));
+        xentcheck::cross_entropy<long double>(wide_logits_, c.classes, c.target(), c.options(),
+                                              wide_loss_, wide_grad_, wide_probs_);
+    } else {
+        // Double logits: the same bits as converting them first, without the copy.
+        xentcheck::cross_entropy_widened(c.logits, c.classes, c.target(), c.options(), wide_loss_,
+                                         wide_grad_, wide_probs_);
+    }
     const auto narrow = [](const std::vector<long double>& from, std::vector<double>& to) {
         to.resize(from.size());
         std::transform(from.begin(), from.end(), to.begin(),

@@ -1,0 +1,126 @@
+/// Unit tests of cross_entropy_widened (xentcheck/cross_entropy.h): bit for bit the long double
+/// reference of the logits converted, over targets, options, reductions, non-finite rows,
+/// threads and rows split across threads, on the vector path and the scalar one.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "xentcheck/cross_entropy.h"
+#include "xentcheck/kernels.h"
+
+namespace xentcheck {
+namespace {
+
+using ld = long double;
+
+/// The first index where two long double vectors differ in their value bits (the 80 bits of
+/// x87's format; a NaN equals a NaN of the same bits), or -1.
+long first_difference(const std::vector<ld>& a, const std::vector<ld>& b) {
+    if (a.size() != b.size()) return 0;
+    for (std::size_t k = 0; k < a.size(); ++k) {
+        if (std::memcmp(&a[k], &b[k], 10) != 0) return static_cast<long>(k);
+    }
+    return -1;
+}
+
+struct problem {
+    std::vector<double> logits;
+    std::size_t classes = 1;
+    std::vector<std::int64_t> indices;
+    std::vector<double> probs;
+    std::vector<double> weight;
+    cross_entropy_options options;
+
+    target_view target() const {
+        return indices.empty() ? target_view::probabilities(probs) : target_view::indices(indices);
+    }
+};
+
+/// A random problem: logits of several spreads with -inf, NaN and +inf now and then, index or
+/// probability targets, weights, label smoothing, ignored rows, each reduction, 1 or 2 threads.
+problem random_problem(std::mt19937_64& rng, int k) {
+    std::uniform_real_distribution<double> unit(-1, 1);
+    problem p;
+    const std::size_t rows = 1 + k % 5;
+    p.classes = 1 + static_cast<std::size_t>(k * 53) % 150;
+    const double spread = k % 4 == 0 ? 2000 : k % 4 == 1 ? 30 : k % 4 == 2 ? 1 : 1e-6;
+    p.logits.resize(rows * p.classes);
+    for (double& z : p.logits)
+        z = spread * unit(rng) + (k % 3) * 100.0;
+    if (k % 9 == 0) p.logits[0] = -std::numeric_limits<double>::infinity();
+    if (k % 23 == 0) p.logits[p.logits.size() / 2] = std::numeric_limits<double>::quiet_NaN();
+    if (k % 29 == 0) p.logits.back() = std::numeric_limits<double>::infinity();
+    if (k % 3 == 2) {
+        p.probs.resize(p.logits.size());
+        for (double& y : p.probs)
+            y = (unit(rng) + 1) / static_cast<double>(p.classes);
+    } else {
+        for (std::size_t i = 0; i < rows; ++i)
+            p.indices.push_back(
+                static_cast<std::int64_t>((i * 7 + static_cast<std::size_t>(k)) % p.classes));
+        if (k % 4 == 1) p.indices[0] = p.options.ignore_index;
+    }
+    if (k % 5 == 1) {
+        for (std::size_t j = 0; j < p.classes; ++j)
+            p.weight.push_back(0.5 + (unit(rng) + 1));
+        p.options.weight = p.weight;
+    }
+    p.options.label_smoothing = k % 2 == 0 ? 0.0 : 0.15;
+    p.options.reduction = k % 3 == 0   ? reduction::mean
+                          : k % 3 == 1 ? reduction::sum
+                                       : reduction::none;
+    p.options.threads = 1 + k % 2;
+    return p;
+}
+
+/// Both entry points on one problem: every output the same bits.
+void expect_same_bits(const problem& p, const std::string& what) {
+    const std::vector<ld> wide(p.logits.begin(), p.logits.end());
+    const auto want = cross_entropy<ld>(wide, p.classes, p.target(), p.options);
+    const auto got = cross_entropy_widened(p.logits, p.classes, p.target(), p.options);
+    EXPECT_EQ(first_difference(got.probs, want.probs), -1) << what << ": probs";
+    EXPECT_EQ(first_difference(got.grad, want.grad), -1) << what << ": grad";
+    EXPECT_EQ(first_difference(got.loss, want.loss), -1) << what << ": loss";
+}
+
+TEST(CrossEntropyWidened, IsTheLongDoubleReferenceOfTheConvertedLogitsBitForBit) {
+    for (const bool scalar : {false, true}) {
+        force_scalar_kernels(scalar);
+        std::mt19937_64 rng(41);
+        for (int k = 0; k < 400; ++k)
+            expect_same_bits(random_problem(rng, k),
+                             (scalar ? "scalar, " : "vector, ") + std::to_string(k));
+        force_scalar_kernels(false);
+    }
+}
+
+TEST(CrossEntropyWidened, RowsSplitAcrossThreadsToo) {
+    // One row of 140,000 classes with two threads is split into two parts (three fork-join
+    // phases), and label smoothing sums its terms by part.
+    std::mt19937_64 rng(42);
+    std::normal_distribution<double> normal(0, 4);
+    problem p;
+    p.classes = 140000;
+    p.logits.resize(p.classes);
+    for (double& z : p.logits)
+        z = normal(rng);
+    p.indices = {12345};
+    p.options.threads = 2;
+    p.options.label_smoothing = 0.1;
+    expect_same_bits(p, "split row");
+}
+
+TEST(CrossEntropyWidened, ChecksItsInputsAsCrossEntropyDoes) {
+    const std::vector<double> z{0, 1, 2, 3};
+    const std::vector<std::int64_t> t{0, 5};
+    EXPECT_THROW(cross_entropy_widened(z, 2, target_view::indices(t)), input_error);
+    EXPECT_THROW(cross_entropy_widened(z, 3, target_view::indices(t)), input_error);
+}
+
+}  // namespace
+}  // namespace xentcheck
