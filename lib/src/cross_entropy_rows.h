@@ -96,10 +96,9 @@ void probability_row_grad(std::span<const T> e, std::span<T> g, std::span<const 
 template <class T, class Z>
 accumulator<T> smoothing_terms(const batch_job<T, Z>& job, std::span<const Z> row,
                                std::size_t begin, const T& m, T log_sum) {
-    accumulator<T> smooth;
-    for (std::size_t j = 0; j < row.size(); ++j)
-        smooth.add(job.weight(begin + j) * ((m - T(row[j])) + log_sum));
-    return smooth;
+    return compensated_sum_of<T>(row.size(), [&](std::size_t j) {
+        return job.weight(begin + j) * ((m - T(row[j])) + log_sum);
+    });
 }
 
 /// Rows [first, last): loss (by row, or added to the returned total), gradient, probabilities.
