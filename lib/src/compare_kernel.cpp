@@ -4,18 +4,12 @@
 #include <limits>
 
 #include "vector_kernels.h"
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define XENTCHECK_X86_KERNELS 1
-#include <immintrin.h>
-#endif
+#include "x86_kernels.h"
 
 namespace xentcheck::detail {
 
 #if defined(XENTCHECK_X86_KERNELS)
 namespace {
-
-#define XENTCHECK_AVX2 __attribute__((target("avx2,fma")))
 
 /// The largest of four lanes (none NaN: they are maxima started from 0).
 XENTCHECK_AVX2 inline double largest_lane(__m256d v) {

@@ -4,18 +4,12 @@
 
 #include "long_double_exp.h"
 #include "vector_kernels.h"
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define XENTCHECK_X86_KERNELS 1
-#include <immintrin.h>
-#endif
+#include "x86_kernels.h"
 
 namespace xentcheck::detail {
 
 #if defined(XENTCHECK_X86_KERNELS)
 namespace {
-
-#define XENTCHECK_AVX2 __attribute__((target("avx2,fma")))
 
 // exp(x) = 2^k 2^(j/64) exp(r), x = n ln2/64 + r, n = 64 k + j, |r| <= ln2/128 (and a little).
 constexpr double inv_ln2_64 = 0x1.71547652b82fep+6;  // 64 / ln 2

@@ -4,18 +4,12 @@
 
 #include "exp_table.h"
 #include "vector_kernels.h"
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define XENTCHECK_X86_KERNELS 1
-#include <immintrin.h>
-#endif
+#include "x86_kernels.h"
 
 namespace xentcheck::detail {
 
 #if defined(XENTCHECK_X86_KERNELS)
 namespace {
-
-#define XENTCHECK_AVX2 __attribute__((target("avx2,fma")))
 
 // exp(x) = 2^(k/128) * exp(r), |r| <= ln2/256, with the table of exp_table.h.
 constexpr double inv_ln2_n = 0x1.71547652b82fep+7;  // 128 / ln 2

@@ -7,12 +7,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "x86_kernels.h"
 #include "xentcheck/kernels.h"
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define XENTCHECK_X86_KERNELS 1
-#include <immintrin.h>
-#endif
 
 namespace xentcheck {
 
@@ -54,8 +50,6 @@ namespace detail {
 
 #if defined(XENTCHECK_X86_KERNELS)
 namespace {
-
-#define XENTCHECK_AVX2 __attribute__((target("avx2,fma")))
 
 /// Chunks of the max scan: the argmax is searched again only inside the winning chunk.
 constexpr std::size_t scan_chunk = 2048;
