@@ -1,4 +1,4 @@
-/// Internal: AVX2 + FMA kernels: row max scan and shifted exponentials (float, double, long double rows of doubles) and compare_values's block statistics.
+/// Internal: AVX2 + FMA kernels (row scans, shifted exponentials, comparison statistics).
 #pragma once
 
 #include <cstddef>
