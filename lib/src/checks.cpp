@@ -84,53 +84,18 @@ class check_builder {
     /// nothing, when any value is not: the caller then records the block value by value.
     bool record_ordinary_block(std::size_t first, const double* expected, const double* actual,
                                const double* magnitude, tolerance tol, std::size_t count) {
-        if (detail::vector_kernels_enabled()) {
-            // The same statistics four at a time (the same bits).
-            const detail::compare_block_maxima m = detail::compare_block_scan(
-                expected, actual, magnitude, tol.atol, tol.rtol, count,
-                r_.worst ? worst_severity_ : -std::numeric_limits<double>::infinity());
-            if (!m.ordinary || count == 0) return m.ordinary;
-            const bool new_worst = !r_.worst || m.max_ratio > worst_severity_;
-            if (new_worst && m.first_worst >= count) return false;
-            record_block(first, count, m.max_abs, m.max_rel, m.max_ratio,
-                         new_worst ? std::optional(m.first_worst) : std::nullopt);
-            return true;
-        }
-        bool ordinary = true;
-        double max_abs = 0, max_rel = 0, max_ratio = 0;
-        for (std::size_t k = 0; k < count; ++k) {
-            const double e = expected[k];
-            const double mag = magnitude ? magnitude[k] : std::abs(e);
-            const double allowed = tol.bound(mag);
-            // |a - e| <= allowed <= max double also rules out a non-finite a or e (their
-            // difference is then inf or NaN), and makes |a - e| record()'s abs_error (0 when
-            // a == e).
-            const double abs_error = std::abs(actual[k] - e);
-            ordinary &= (abs_error <= allowed) & (allowed >= 1e-300) &
-                        (allowed <= std::numeric_limits<double>::max());
-            // abs_error / |e|: record()'s rel_error, except NaN for 0 / 0 where record() has 0,
-            // which the comparison below ignores (the maximum starts at 0).
-            const double rel_error = abs_error / std::abs(e);
-            const double ratio = abs_error / allowed;
-            max_abs = abs_error > max_abs ? abs_error : max_abs;
-            max_rel = rel_error > max_rel ? rel_error : max_rel;
-            max_ratio = ratio > max_ratio ? ratio : max_ratio;
-        }
-        if (!ordinary || count == 0) return ordinary;
         // record()'s severity is the ratio here; the worst value is the first that reaches the
         // largest one, as record()'s strict comparison keeps it.
-        std::optional<std::size_t> worst;
-        if (!r_.worst || max_ratio > worst_severity_) {
-            for (std::size_t k = 0; k < count && !worst; ++k) {
-                const double e = expected[k];
-                const double allowed = tol.bound(magnitude ? magnitude[k] : std::abs(e));
-                if (std::abs(actual[k] - e) / allowed == max_ratio) worst = k;
-            }
-            // Not found only if the two loops evaluated the bound differently (a contracted
-            // multiply-add in one): record the block value by value then.
-            if (!worst) return false;
-        }
-        record_block(first, count, max_abs, max_rel, max_ratio, worst);
+        const detail::compare_block_maxima m = detail::compare_block_scan(
+            expected, actual, magnitude, tol.atol, tol.rtol, count,
+            r_.worst ? worst_severity_ : -std::numeric_limits<double>::infinity());
+        if (!m.ordinary || count == 0) return m.ordinary;
+        const bool new_worst = !r_.worst || m.max_ratio > worst_severity_;
+        // Not found only if the two passes evaluated the bound differently (a contracted
+        // multiply-add in one): record the block value by value then.
+        if (new_worst && m.first_worst >= count) return false;
+        record_block(first, count, m.max_abs, m.max_rel, m.max_ratio,
+                     new_worst ? std::optional(m.first_worst) : std::nullopt);
         return true;
     }
 

@@ -1,4 +1,4 @@
-/// AVX2 block statistics of compare_values: errors, ratios and their maxima four at a time.
+/// compare_values's block statistics (errors, ratios, their maxima): scalar, and four at a time.
 #include <bit>
 #include <cmath>
 #include <limits>
@@ -7,6 +7,46 @@
 #include "x86_kernels.h"
 
 namespace xentcheck::detail {
+
+namespace {
+
+/// Entries [from, count) one at a time into r's maxima and `ordinary` (see
+/// compare_block_maxima).
+void scalar_entries(const double* expected, const double* actual, const double* magnitude,
+                    double atol, double rtol, std::size_t from, std::size_t count,
+                    compare_block_maxima& r) {
+    for (std::size_t k = from; k < count; ++k) {
+        const double e = expected[k];
+        // tolerance::bound: a product, then a sum (two roundings: lib is built with
+        // -ffp-contract=off).
+        const double allowed = atol + rtol * (magnitude ? magnitude[k] : std::abs(e));
+        // |a - e| <= allowed <= max double also rules out a non-finite a or e (their difference
+        // is then inf or NaN), and makes |a - e| record()'s abs_error (0 when a == e).
+        const double abs_error = std::abs(actual[k] - e);
+        r.ordinary = r.ordinary && abs_error <= allowed && allowed >= 1e-300 &&
+                     allowed <= std::numeric_limits<double>::max();
+        // abs_error / |e|: record()'s rel_error, except NaN for 0 / 0 where record() has 0,
+        // which the maximum ignores (it starts at 0).
+        const double rel_error = abs_error / std::abs(e), ratio = abs_error / allowed;
+        r.max_abs = abs_error > r.max_abs ? abs_error : r.max_abs;
+        r.max_rel = rel_error > r.max_rel ? rel_error : r.max_rel;
+        r.max_ratio = ratio > r.max_ratio ? ratio : r.max_ratio;
+    }
+}
+
+/// The first entry of [from, count) whose ratio is `ratio`, or count.
+std::size_t scalar_first_worst(const double* expected, const double* actual,
+                               const double* magnitude, double atol, double rtol, std::size_t from,
+                               std::size_t count, double ratio) {
+    for (std::size_t k = from; k < count; ++k) {
+        const double e = expected[k];
+        const double allowed = atol + rtol * (magnitude ? magnitude[k] : std::abs(e));
+        if (std::abs(actual[k] - e) / allowed == ratio) return k;
+    }
+    return count;
+}
+
+}  // namespace
 
 #if defined(XENTCHECK_X86_KERNELS)
 namespace {
@@ -65,17 +105,7 @@ XENTCHECK_AVX2 compare_block_maxima scan(const double* expected, const double* a
     }
     compare_block_maxima r{largest_lane(max_abs), largest_lane(max_rel), largest_lane(max_ratio),
                            count, _mm256_movemask_pd(ordinary) == 0xF};
-    for (std::size_t k = whole; k < count; ++k) {
-        const double e = expected[k];
-        const double allowed = atol + rtol * (WithMagnitude ? magnitude[k] : std::abs(e));
-        const double abs_error = std::abs(actual[k] - e);
-        r.ordinary = r.ordinary && abs_error <= allowed && allowed >= 1e-300 &&
-                     allowed <= std::numeric_limits<double>::max();
-        const double rel_error = abs_error / std::abs(e), ratio = abs_error / allowed;
-        r.max_abs = abs_error > r.max_abs ? abs_error : r.max_abs;
-        r.max_rel = rel_error > r.max_rel ? rel_error : r.max_rel;
-        r.max_ratio = ratio > r.max_ratio ? ratio : r.max_ratio;
-    }
+    scalar_entries(expected, actual, magnitude, atol, rtol, whole, count, r);
     if (!r.ordinary || !(r.max_ratio > worst_so_far)) return r;
     // The first entry whose ratio is the largest.
     const __m256d target = _mm256_set1_pd(r.max_ratio);
@@ -89,33 +119,31 @@ XENTCHECK_AVX2 compare_block_maxima scan(const double* expected, const double* a
             return r;
         }
     }
-    for (std::size_t k = whole; k < count; ++k) {
-        const double e = expected[k];
-        const double allowed = atol + rtol * (WithMagnitude ? magnitude[k] : std::abs(e));
-        if (std::abs(actual[k] - e) / allowed == r.max_ratio) {
-            r.first_worst = k;
-            return r;
-        }
-    }
+    r.first_worst =
+        scalar_first_worst(expected, actual, magnitude, atol, rtol, whole, count, r.max_ratio);
     return r;
 }
 
 }  // namespace
+#endif
 
 compare_block_maxima compare_block_scan(const double* expected, const double* actual,
                                         const double* magnitude, double atol, double rtol,
                                         std::size_t count, double worst_so_far) noexcept {
-    return magnitude ? scan<true>(expected, actual, magnitude, atol, rtol, count, worst_so_far)
-                     : scan<false>(expected, actual, magnitude, atol, rtol, count, worst_so_far);
-}
-
-#else  // no x86-64 vector kernels: never enabled, never called
-
-compare_block_maxima compare_block_scan(const double*, const double*, const double*, double, double,
-                                        std::size_t count, double) noexcept {
-    return {0, 0, 0, count, false};
-}
-
+#if defined(XENTCHECK_X86_KERNELS)
+    if (vector_kernels_enabled()) {
+        return magnitude
+                   ? scan<true>(expected, actual, magnitude, atol, rtol, count, worst_so_far)
+                   : scan<false>(expected, actual, magnitude, atol, rtol, count, worst_so_far);
+    }
 #endif
+    compare_block_maxima r{0, 0, 0, count, true};
+    scalar_entries(expected, actual, magnitude, atol, rtol, 0, count, r);
+    if (r.ordinary && r.max_ratio > worst_so_far) {
+        r.first_worst =
+            scalar_first_worst(expected, actual, magnitude, atol, rtol, 0, count, r.max_ratio);
+    }
+    return r;
+}
 
 }  // namespace xentcheck::detail

@@ -69,8 +69,10 @@ struct compare_block_maxima {
     bool ordinary;
 };
 
-/// The statistics above for entries [0, count) (magnitude may be null), four at a time: the
-/// same operations in the same order per entry as the scalar loop, so the same bits.
+/// The statistics above for entries [0, count) (magnitude may be null): four at a time where
+/// vector_kernels_enabled(), else one at a time, with the same operations per entry either way
+/// (so the same bits). The one scalar form of these statistics: compare_values records its
+/// blocks from them.
 compare_block_maxima compare_block_scan(const double* expected, const double* actual,
                                         const double* magnitude, double atol, double rtol,
                                         std::size_t count, double worst_so_far) noexcept;
