@@ -89,6 +89,37 @@ T shifted_exp(const T& z, const T& m) {
     return ed * (R(1) + err);
 }
 
+/// Entries [b, b + len) (len <= extended_block_size) of a long double row whose shift m is a
+/// double, from extended_exp_block's lanes: their exponentials written to e (when wanted; the
+/// excluded entry's is exactly 1 there too), their sum added to `rest`, and each entry the
+/// lanes decline handed to `scalar_entry`. Returns false, having done nothing, when one of the
+/// entries is not a double.
+template <class Z, class Entry>
+bool lanes_block(std::span<const Z> row, double m, std::size_t b, std::size_t len, std::size_t ex,
+                 std::span<long double> e, accumulator<long double>& rest, Entry& scalar_entry) {
+    using T = long double;
+    alignas(32) double z[extended_block_size], high[extended_block_size], low[extended_block_size];
+    for (std::size_t j = 0; j < len; ++j) {
+        z[j] = static_cast<double>(row[b + j]);
+        if constexpr (!std::is_same_v<Z, double>) {  // rows given as doubles are doubles
+            if (static_cast<T>(z[j]) != row[b + j]) return false;
+        }
+    }
+    for (std::size_t j = len; j % 4 != 0; ++j)
+        z[j] = m;  // padding: computed, never summed
+    const std::size_t ex_block = ex >= b && ex < b + len ? ex - b : len;
+    const extended_block block = extended_exp_block(z, m, high, low, len, ex_block);
+    rest.add(T(block.sum_high));
+    rest.add(T(block.sum_low));
+    if (!e.empty()) {
+        for (std::size_t j = 0; j < len; ++j)
+            e[b + j] = T(high[j]) + T(low[j]);
+    }
+    for (std::uint64_t left = block.declined; left != 0; left &= left - 1)
+        scalar_entry(b + static_cast<std::size_t>(std::countr_zero(left)));
+    return true;
+}
+
 /// Shifted exponentials of (part of) a defined row: e_j = exp(z_j - m) (exactly 0 for
 /// z_j = -inf; exactly 1 at `excluded`, the argmax, when it lies in the part), written to `e`
 /// when it is not empty. `low` is a lower bound of the part (scan.low). Returns the sum of the
@@ -134,42 +165,16 @@ T shifted_exp_rest(std::span<const Z> row, const T& m, real_t<T> low, std::size_
     };
     if constexpr (std::is_same_v<T, long double> && std::numeric_limits<T>::digits == 64) {
         if (vector_kernels_enabled()) {
-            // Rows of doubles (the usual long double reference: a problem's logits widened)
-            // take the double-double lanes of extended_exp_block, a block at a time; a block
-            // holding an entry that is not a double, and what the lanes decline, take the
-            // scalar formula.
+            // Rows of doubles (a problem's logits, widened or given as doubles) take the
+            // double-double lanes a block at a time; a block holding an entry that is not a
+            // double takes the scalar formula.
             const auto md = static_cast<double>(shift);
             const bool m_double = static_cast<T>(md) == shift;
-            alignas(32) double z[extended_block_size], high[extended_block_size],
-                low[extended_block_size];
             for (std::size_t b = 0; b < n; b += extended_block_size) {
                 const std::size_t len = std::min(extended_block_size, n - b);
-                bool doubles = m_double;
-                for (std::size_t j = 0; j < len; ++j) {
-                    z[j] = static_cast<double>(row[b + j]);
-                    // Rows given as doubles are doubles.
-                    if constexpr (!std::is_same_v<Z, double>) {
-                        doubles = doubles && static_cast<T>(z[j]) == row[b + j];
-                    }
-                }
-                if (!doubles) {
-                    for (std::size_t j = b; j < b + len; ++j)
-                        scalar_entry(j);
-                    continue;
-                }
-                for (std::size_t j = len; j % 4 != 0; ++j)
-                    z[j] = md;  // padding: computed, never summed
-                const std::size_t ex_block = ex >= b && ex < b + len ? ex - b : len;
-                const extended_block block = extended_exp_block(z, md, high, low, len, ex_block);
-                rest.add(T(block.sum_high));
-                rest.add(T(block.sum_low));
-                if (!e.empty()) {
-                    for (std::size_t j = 0; j < len; ++j)
-                        e[b + j] = T(high[j]) + T(low[j]);
-                }
-                for (std::uint64_t left = block.declined; left != 0; left &= left - 1)
-                    scalar_entry(b + static_cast<std::size_t>(std::countr_zero(left)));
-                if (ex_block < len && !e.empty()) e[ex] = T(1);
+                if (m_double && lanes_block(row, md, b, len, ex, e, rest, scalar_entry)) continue;
+                for (std::size_t j = b; j < b + len; ++j)
+                    scalar_entry(j);
             }
             return rest.value();
         }
