@@ -216,11 +216,7 @@ cross_entropy_result<long double> cross_entropy_widened(std::span<const double> 
                                                         std::size_t classes,
                                                         const target_view& target,
                                                         const cross_entropy_options& options) {
-    const batch_shape shape = make_shape(logits.size(), classes);
-    cross_entropy_result<long double> r;
-    r.probs.resize(shape.size());
-    r.grad.resize(shape.size());
-    r.loss.resize(options.reduction == reduction::none ? shape.rows : 1);
+    auto r = detail::sized_result<long double>(logits.size(), classes, options.reduction);
     cross_entropy_widened(logits, classes, target, options, r.loss, r.grad, r.probs);
     return r;
 }

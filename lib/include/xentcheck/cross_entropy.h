@@ -110,16 +110,26 @@ struct cross_entropy_result {
     std::vector<T> grad;   ///< d loss / d logits, N x C
 };
 
+namespace detail {
+/// Every output of a call on `logits` values, sized: probs and grad N x C, loss N (reduction
+/// none) or 1. Throws input_error("logits") as make_shape does.
+template <class T>
+cross_entropy_result<T> sized_result(std::size_t logits, std::size_t classes, reduction r) {
+    const batch_shape shape = make_shape(logits, classes);
+    cross_entropy_result<T> out;
+    out.probs.resize(shape.size());
+    out.grad.resize(shape.size());
+    out.loss.resize(r == reduction::none ? shape.rows : 1);
+    return out;
+}
+}  // namespace detail
+
 /// Convenience overload allocating every output.
 template <class T>
 cross_entropy_result<T> cross_entropy(std::span<const T> logits, std::size_t classes,
                                       const target_view& target,
                                       const cross_entropy_options& options = {}) {
-    const batch_shape shape = make_shape(logits.size(), classes);
-    cross_entropy_result<T> r;
-    r.probs.resize(shape.size());
-    r.grad.resize(shape.size());
-    r.loss.resize(options.reduction == reduction::none ? shape.rows : 1);
+    auto r = detail::sized_result<T>(logits.size(), classes, options.reduction);
     cross_entropy<T>(logits, classes, target, options, r.loss, r.grad, r.probs);
     return r;
 }
