@@ -1,7 +1,7 @@
 /// test_extended_exp_mpfr.cpp: the double-double lanes that give the long double reference its
 /// shifted exponentials (rows of doubles, vector path) against MPFR: each value rounded to long
 /// double within a half ulp and a little of the exact exp(z - m), the block's sum within
-/// 2^-72 relative of the exact sum, and the entries left to the caller.
+/// 2^-74 relative of the exact sum, and the entries left to the caller.
 #include <gtest/gtest.h>
 #include <mpfr.h>
 
@@ -70,7 +70,7 @@ TEST(ExtendedExp, EachValueRoundsToWithinAHalfUlpAndAThousandthOfTheExactValue) 
     EXPECT_LE(worst, 0.501);
 }
 
-TEST(ExtendedExp, TheBlockSumIsTheExactSumWithinTwoToTheMinus72) {
+TEST(ExtendedExp, TheBlockSumIsTheExactSumWithinTwoToTheMinus74) {
     // Every lane but the excluded one and the padding, summed in double-double lanes: the
     // values' own errors (about 2^-74) dominate, the summation adds about n 2^-106 (2^-76.7
     // measured at worst). Without the lanes' TwoSum errors it is off by about 2^-53.
@@ -108,7 +108,7 @@ TEST(ExtendedExp, TheBlockSumIsTheExactSumWithinTwoToTheMinus72) {
         worst = std::max(worst, std::abs(mpfr_get_d(v, MPFR_RNDN)));
     }
     mpfr_clears(x, y, sum, v, static_cast<mpfr_ptr>(nullptr));
-    EXPECT_LE(worst, 0x1p-72);
+    EXPECT_LE(worst, 0x1p-74);  // the values' own bound; 2^-76.7 measured
 }
 
 TEST(ExtendedExp, EntriesOutsideItsRangeAreLeftToTheCaller) {
