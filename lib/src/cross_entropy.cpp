@@ -90,12 +90,10 @@ target_mass effective_target_mass(batch_shape shape, const target_view& target,
         m.mean_divisor = divisor.value();
     } else {
         for (std::size_t i = 0; i < shape.rows; ++i) {
-            detail::accumulator<double> mass;
-            for (std::size_t j = 0; j < shape.classes; ++j) {
-                const double y = target.probs()[i * shape.classes + j];
-                mass.add(weight_of(options, j) * ((1 - eps) * y + eps / classes));
-            }
-            m.row_mass[i] = mass.value();
+            m.row_mass[i] = detail::compensated_sum_of<double>(shape.classes, [&](std::size_t j) {
+                                const double y = target.probs()[i * shape.classes + j];
+                                return weight_of(options, j) * ((1 - eps) * y + eps / classes);
+                            }).value();
         }
         m.mean_divisor = static_cast<double>(shape.rows);
     }

@@ -24,10 +24,9 @@ void softmax_jvp(std::span<const T> probs, std::size_t classes, std::span<const 
     detail::require_size("v", v.size(), probs.size());
     detail::require_size("out", out.size(), probs.size());
     for (std::size_t i = 0; i < shape.rows; ++i) {
-        detail::accumulator<T> dot;
-        for (std::size_t j = 0; j < classes; ++j)
-            dot.add(probs[i * classes + j] * v[i * classes + j]);
-        const T pv = dot.value();
+        const T pv = detail::compensated_sum_of<T>(classes, [&](std::size_t j) {
+                         return probs[i * classes + j] * v[i * classes + j];
+                     }).value();
         for (std::size_t j = 0; j < classes; ++j) {
             out[i * classes + j] = probs[i * classes + j] * (v[i * classes + j] - pv);
         }

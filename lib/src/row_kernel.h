@@ -221,10 +221,8 @@ T log1p_of(const T& x) {
 template <class T>
 T class_weight_total(std::size_t classes, std::span<const double> weight) {
     if (weight.empty()) return T(static_cast<double>(classes));
-    accumulator<T> total;
-    for (const double w : weight)
-        total.add(T(w));
-    return total.value();
+    return compensated_sum_of<T>(weight.size(), [&](std::size_t j) { return T(weight[j]); })
+        .value();
 }
 
 /// Row masses A_i and the mean divisor, computed in T. effective_target_mass works in double
@@ -259,11 +257,10 @@ target_masses<T> masses_in(batch_shape shape, const target_view& target,
         return m;
     }
     for (std::size_t i = 0; i < shape.rows; ++i) {
-        accumulator<T> mass;
-        for (std::size_t j = 0; j < shape.classes; ++j)
-            mass.add(w(j) *
-                     ((T(1) - eps) * T(target.probs()[i * shape.classes + j]) + eps_per_class));
-        m.row[i] = mass.value();
+        m.row[i] = compensated_sum_of<T>(shape.classes, [&](std::size_t j) {
+                       return w(j) * ((T(1) - eps) * T(target.probs()[i * shape.classes + j]) +
+                                      eps_per_class);
+                   }).value();
     }
     m.divisor = T(static_cast<double>(shape.rows));
     return m;
