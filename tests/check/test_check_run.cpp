@@ -58,14 +58,22 @@ TEST(CheckRun, AShiftBugGetsAWitnessBesidesItsInput) {
     EXPECT_EQ(p.example->witness->logits, (std::vector<double>{709, 709, 709}));
 }
 
+/// The block bug (it needs C > 256, so its failures take many steps to shrink) against
+/// agrees_with_reference, with shrinking stopped after 3 simpler problems.
+struct shrink_limited_block_max {
+    external_implementation ext{"block_max",
+                                python_command("buggy/buggy_impl.py", "--bug block_max")};
+    memo_implementation impl{ext};
+    run_options options = [] {
+        run_options o = options_for({"agrees_with_reference"});
+        o.shrink.max_evaluations = 3;
+        return o;
+    }();
+};
+
 TEST(CheckRun, ShrinkingStopsAtItsLimitsAndSaysSo) {
-    // The block bug needs C > 256: its failures take many steps to shrink.
-    external_implementation ext("block_max",
-                                python_command("buggy/buggy_impl.py", "--bug block_max"));
-    memo_implementation impl(ext);
-    run_options o = options_for({"agrees_with_reference"});
-    o.shrink.max_evaluations = 3;
-    const run_outcome run = run_check(impl, o);
+    shrink_limited_block_max c;
+    const run_outcome run = run_check(c.impl, c.options);
     const property_outcome& p = run.properties[0];
     ASSERT_FALSE(p.passed);
     EXPECT_EQ(p.shrink_evaluations, 3u);
@@ -76,14 +84,10 @@ TEST(CheckRun, ShrinkingStopsAtItsLimitsAndSaysSo) {
 }
 
 TEST(CheckRun, ProgressWhileShrinkingCountsTheProblemsTried) {
-    external_implementation ext("block_max",
-                                python_command("buggy/buggy_impl.py", "--bug block_max"));
-    memo_implementation impl(ext);
-    run_options o = options_for({"agrees_with_reference"});
-    o.shrink.max_evaluations = 3;
+    shrink_limited_block_max c;
     int last_tested = -1, shrinking_reports = 0;
     bool counted = true;
-    const run_outcome run = run_check(impl, o, [&](const run_progress& where) {
+    const run_outcome run = run_check(c.impl, c.options, [&](const run_progress& where) {
         if (!where.shrinking) {
             last_tested = where.tested;
             return;
