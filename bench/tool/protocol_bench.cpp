@@ -37,13 +37,14 @@ std::string response_line(const request& r, std::int64_t id) {
     return line;
 }
 
-/// Reference in long double (of the double logits, as problem_facts computes it), tolerance
-/// model, three comparisons: what a property does with each answer.
+/// Reference in long double of the double logits, rounded, with its unrounded probabilities
+/// (what problem_facts computes), tolerance model, three comparisons: what a property does with
+/// each answer.
 bool compare(const request& r, const response_values& v) {
-    const auto ref = xentcheck::cross_entropy_widened(r.logits, r.classes, r.target(), r.options());
-    const std::vector<double> probs(ref.probs.begin(), ref.probs.end());
-    const std::vector<double> loss(ref.loss.begin(), ref.loss.end());
-    const std::vector<double> grad(ref.grad.begin(), ref.grad.end());
+    const auto ref = xentcheck::cross_entropy_rounded(r.logits, r.classes, r.target(), r.options());
+    const std::vector<double>& probs = ref.probs;
+    const std::vector<double>& loss = ref.loss;
+    const std::vector<double>& grad = ref.grad;
     const xentcheck::tolerance_model model(
         xentcheck::measure_problem(0x1p-53, r.logits, r.classes, r.target(), r.options()));
     const auto mags = xentcheck::grad_magnitudes(probs, r.classes, r.target(), r.options());

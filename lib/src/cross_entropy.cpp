@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cross_entropy_rows.h"
+#include "rounded_rows.h"
 #include "row_kernel.h"
 
 namespace xentcheck {
@@ -117,6 +118,46 @@ std::size_t useful_threads(std::size_t requested, std::size_t logits, std::size_
     return std::min(std::max<std::size_t>(requested, 1), by_size);
 }
 
+/// A validated call's job in T of logits of Z (its output spans left to the caller), with the
+/// target masses it points to.
+template <class T, class Z>
+detail::batch_job<T, Z> make_job(std::span<const Z> logits, std::size_t classes,
+                                 const target_view& target, const cross_entropy_options& options,
+                                 const detail::target_masses<T>& masses) {
+    detail::batch_job<T, Z> job;
+    job.logits = logits;
+    job.classes = classes;
+    job.target = &target;
+    job.options = &options;
+    job.masses = &masses;
+    job.index_form = target.form() == target_view::kind::index;
+    job.smoothing = options.label_smoothing > 0;
+    job.by_row = options.reduction == reduction::none;
+    job.eps = T(options.label_smoothing);
+    job.eps_per_class = job.eps / T(static_cast<double>(classes));
+    job.weight_total = detail::class_weight_total<T>(classes, options.weight);
+    job.scale = options.reduction == reduction::mean ? T(1) / masses.divisor : T(1);
+    return job;
+}
+
+/// How many threads a call takes its rows with, and how many it splits one row's classes
+/// across (when that is more).
+struct thread_plan {
+    std::size_t row_threads = 1;
+    std::size_t split_threads = 1;
+    bool split_rows = false;
+};
+
+thread_plan plan_threads(batch_shape shape, bool index_form, bool row_outputs,
+                         const cross_entropy_options& options) {
+    thread_plan plan;
+    plan.row_threads =
+        std::min(useful_threads(options.threads, shape.size(), logits_per_thread), shape.rows);
+    plan.split_threads = useful_threads(options.threads, shape.classes, logits_per_split_thread);
+    plan.split_rows = plan.split_threads > plan.row_threads && index_form && row_outputs;
+    return plan;
+}
+
 /// cross_entropy in T of logits of Z (T, or double for long double): the core of both entry
 /// points.
 template <class T, class Z>
@@ -130,39 +171,23 @@ void cross_entropy_of(std::span<const Z> logits, std::size_t classes, const targ
     if (!probs.empty()) detail::require_size("probs", probs.size(), shape.size());
     validate_options(shape, target, options);
     const auto masses = detail::masses_in<T>(shape, target, options);
-
-    detail::batch_job<T, Z> job;
-    job.logits = logits;
-    job.classes = classes;
-    job.target = &target;
-    job.options = &options;
+    detail::batch_job<T, Z> job = make_job<T, Z>(logits, classes, target, options, masses);
     job.loss = loss;
     job.grad = grad;
     job.probs = probs;
-    job.masses = &masses;
-    job.index_form = target.form() == target_view::kind::index;
-    job.smoothing = options.label_smoothing > 0;
-    job.by_row = by_row;
-    job.eps = T(options.label_smoothing);
-    job.eps_per_class = job.eps / T(static_cast<double>(classes));
-    job.weight_total = detail::class_weight_total<T>(classes, options.weight);
-    job.scale = options.reduction == reduction::mean ? T(1) / masses.divisor : T(1);
 
     detail::accumulator<T> total;
-    const std::size_t row_threads =
-        std::min(useful_threads(options.threads, shape.size(), logits_per_thread), shape.rows);
-    const std::size_t split_threads =
-        useful_threads(options.threads, classes, logits_per_split_thread);
-    const bool split_rows =
-        split_threads > row_threads && job.index_form && (!grad.empty() || !probs.empty());
-    if (split_rows) {
+    const thread_plan plan =
+        plan_threads(shape, job.index_form, !grad.empty() || !probs.empty(), options);
+    const std::size_t row_threads = plan.row_threads;
+    if (plan.split_rows) {
         // Fewer rows than threads: each kept, defined row is split across the threads.
         for (std::size_t i = 0; i < shape.rows; ++i) {
             if (target.class_indices()[i] == options.ignore_index) {
                 total.add(detail::process_rows(job, i, i + 1));
                 continue;
             }
-            const T row_loss = detail::process_split_row(job, i, split_threads);
+            const T row_loss = detail::process_split_row(job, i, plan.split_threads);
             if (by_row) {
                 loss[i] = row_loss;
             } else {
@@ -216,6 +241,57 @@ cross_entropy_result<long double> cross_entropy_widened(std::span<const double> 
                                                         const cross_entropy_options& options) {
     auto r = detail::sized_result<long double>(logits.size(), classes, options.reduction);
     cross_entropy_widened(logits, classes, target, options, r.loss, r.grad, r.probs);
+    return r;
+}
+
+void cross_entropy_rounded(std::span<const double> logits, std::size_t classes,
+                           const target_view& target, const cross_entropy_options& options,
+                           std::span<double> loss, std::span<double> grad, std::span<double> probs,
+                           std::span<long double> exact_probs) {
+    const batch_shape shape = make_shape(logits.size(), classes);
+    const bool by_row = options.reduction == reduction::none;
+    detail::require_size("loss", loss.size(), by_row ? shape.rows : 1);
+    if (!grad.empty()) detail::require_size("grad", grad.size(), shape.size());
+    if (!probs.empty()) detail::require_size("probs", probs.size(), shape.size());
+    if (!exact_probs.empty()) detail::require_size("exact_probs", exact_probs.size(), shape.size());
+    validate_options(shape, target, options);
+    const bool index_form = target.form() == target_view::kind::index;
+    const thread_plan plan = plan_threads(shape, index_form, true, options);
+    if (!index_form || plan.row_threads > 1 || plan.split_rows) {
+        // Probability targets and batches taken by several threads: the long double outputs,
+        // rounded here.
+        std::vector<long double> wide_loss(loss.size()), wide_grad(grad.size());
+        std::vector<long double> wide_probs(shape.size());
+        cross_entropy_widened(logits, classes, target, options, wide_loss, wide_grad, wide_probs);
+        const auto round = [](std::span<const long double> from, std::span<double> to) {
+            for (std::size_t k = 0; k < to.size(); ++k)
+                to[k] = static_cast<double>(from[k]);
+        };
+        round(wide_loss, loss);
+        round(wide_grad, grad);
+        round(wide_probs, probs);
+        if (!exact_probs.empty())
+            std::copy(wide_probs.begin(), wide_probs.end(), exact_probs.begin());
+        return;
+    }
+    const auto masses = detail::masses_in<long double>(shape, target, options);
+    const auto job = make_job<long double, double>(logits, classes, target, options, masses);
+    std::vector<long double> exponentials(classes);
+    const detail::accumulator<long double> total =
+        detail::rounded_index_rows(job, {loss, grad, probs, exact_probs}, exponentials);
+    if (!by_row) {
+        loss[0] = static_cast<double>(
+            options.reduction == reduction::mean ? total.value() / masses.divisor : total.value());
+    }
+}
+
+rounded_reference cross_entropy_rounded(std::span<const double> logits, std::size_t classes,
+                                        const target_view& target,
+                                        const cross_entropy_options& options) {
+    const auto sized = detail::sized_result<double>(logits.size(), classes, options.reduction);
+    rounded_reference r{std::move(sized.probs), std::move(sized.loss), std::move(sized.grad),
+                        std::vector<long double>(logits.size())};
+    cross_entropy_rounded(logits, classes, target, options, r.loss, r.grad, r.probs, r.exact_probs);
     return r;
 }
 

@@ -1,6 +1,7 @@
-/// Unit tests of cross_entropy_widened (xentcheck/cross_entropy.h): bit for bit the long double
-/// reference of the logits converted, over targets, options, reductions, non-finite rows,
-/// threads and rows split across threads, on the vector path and the scalar one.
+/// Unit tests of cross_entropy_widened and cross_entropy_rounded (xentcheck/cross_entropy.h): bit
+/// for bit the long double reference of the logits converted (rounded to double, for the
+/// second), over targets, options, reductions, non-finite rows, threads and rows split across
+/// threads, on the vector path and the scalar one.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -24,6 +25,15 @@ long first_difference(const std::vector<ld>& a, const std::vector<ld>& b) {
     if (a.size() != b.size()) return 0;
     for (std::size_t k = 0; k < a.size(); ++k) {
         if (std::memcmp(&a[k], &b[k], 10) != 0) return static_cast<long>(k);
+    }
+    return -1;
+}
+
+/// The first index where two double vectors differ in their bits, or -1.
+long first_difference(const std::vector<double>& a, const std::vector<double>& b) {
+    if (a.size() != b.size()) return 0;
+    for (std::size_t k = 0; k < a.size(); ++k) {
+        if (std::memcmp(&a[k], &b[k], sizeof(double)) != 0) return static_cast<long>(k);
     }
     return -1;
 }
@@ -113,6 +123,81 @@ TEST(CrossEntropyWidened, RowsSplitAcrossThreadsToo) {
     p.options.threads = 2;
     p.options.label_smoothing = 0.1;
     expect_same_bits(p, "split row");
+}
+
+/// cross_entropy_rounded against cross_entropy_widened on one problem: each output the widened
+/// one rounded, the exact probabilities the widened ones, bit for bit.
+void expect_rounded_bits(const problem& p, const std::string& what) {
+    const auto wide = cross_entropy_widened(p.logits, p.classes, p.target(), p.options);
+    const auto round = [](const std::vector<ld>& v) {
+        return std::vector<double>(v.begin(), v.end());
+    };
+    const auto got = cross_entropy_rounded(p.logits, p.classes, p.target(), p.options);
+    EXPECT_EQ(first_difference(got.probs, round(wide.probs)), -1) << what << ": probs";
+    EXPECT_EQ(first_difference(got.grad, round(wide.grad)), -1) << what << ": grad";
+    EXPECT_EQ(first_difference(got.loss, round(wide.loss)), -1) << what << ": loss";
+    EXPECT_EQ(first_difference(got.exact_probs, wide.probs), -1) << what << ": exact probs";
+}
+
+TEST(CrossEntropyRounded, IsTheWidenedReferenceRoundedBitForBit) {
+    for (const bool scalar : {false, true}) {
+        force_scalar_kernels(scalar);
+        std::mt19937_64 rng(43);
+        for (int k = 0; k < 400; ++k) {
+            problem p = random_problem(rng, k);
+            // Mostly one thread: the rows written rounded (two threads round the widened
+            // arrays, as do probability targets).
+            if (k % 8 != 0) p.options.threads = 1;
+            expect_rounded_bits(p, (scalar ? "scalar, " : "vector, ") + std::to_string(k));
+        }
+        force_scalar_kernels(false);
+    }
+}
+
+TEST(CrossEntropyRounded, LongRowsAndRowsSplitAcrossThreads) {
+    std::mt19937_64 rng(44);
+    std::normal_distribution<double> normal(0, 4);
+    problem p;
+    p.classes = 140000;
+    p.logits.resize(2 * p.classes);
+    for (double& z : p.logits)
+        z = normal(rng);
+    p.indices = {12345, 7};
+    p.options.label_smoothing = 0.1;
+    p.options.threads = 1;
+    expect_rounded_bits(p, "long rows, one thread");
+    p.options.threads = 2;
+    expect_rounded_bits(p, "long rows, two threads");
+    p.logits.resize(p.classes);
+    p.indices.resize(1);
+    expect_rounded_bits(p, "a row split across two threads");
+}
+
+TEST(CrossEntropyRounded, OutputsMayBeSkipped) {
+    std::mt19937_64 rng(45);
+    for (int k = 0; k < 12; ++k) {
+        problem p = random_problem(rng, 3 * k);  // index targets
+        p.options.threads = 1;
+        const auto all = cross_entropy_rounded(p.logits, p.classes, p.target(), p.options);
+        std::vector<double> loss(all.loss.size()), grad(all.grad.size());
+        cross_entropy_rounded(p.logits, p.classes, p.target(), p.options, loss, grad, {});
+        EXPECT_EQ(first_difference(loss, all.loss), -1) << k;
+        EXPECT_EQ(first_difference(grad, all.grad), -1) << k;
+        std::vector<double> probs(all.probs.size());
+        cross_entropy_rounded(p.logits, p.classes, p.target(), p.options, loss, {}, probs);
+        EXPECT_EQ(first_difference(loss, all.loss), -1) << k;
+        EXPECT_EQ(first_difference(probs, all.probs), -1) << k;
+    }
+}
+
+TEST(CrossEntropyRounded, ChecksItsInputsAsCrossEntropyDoes) {
+    const std::vector<double> z{0, 1, 2, 3};
+    const std::vector<std::int64_t> t{0, 1};
+    std::vector<double> loss(1), grad(4), probs(4);
+    std::vector<ld> exact(3);
+    EXPECT_THROW(cross_entropy_rounded(z, 2, target_view::indices(t), {}, loss, grad, probs, exact),
+                 input_error);
+    EXPECT_THROW(cross_entropy_rounded(z, 3, target_view::indices(t)), input_error);
 }
 
 TEST(CrossEntropyWidened, ChecksItsInputsAsCrossEntropyDoes) {

@@ -151,6 +151,31 @@ cross_entropy_result<long double> cross_entropy_widened(std::span<const double> 
                                                         const target_view& target,
                                                         const cross_entropy_options& options = {});
 
+/// The long double reference of double logits as a checker compares with it: each output of
+/// cross_entropy_widened rounded once to double, bit for bit, and its probabilities unrounded.
+/// Index targets on one thread skip the long double gradient and probability arrays that
+/// rounding them would read back (each value 10-byte stores and loads, 3 to 4 ns apiece here);
+/// other calls round cross_entropy_widened's arrays. `exact_probs` (N x C long double) may be
+/// empty to skip, as may `grad` and `probs`. Errors and semantics as cross_entropy's (the size
+/// of `exact_probs` is checked as "exact_probs").
+void cross_entropy_rounded(std::span<const double> logits, std::size_t classes,
+                           const target_view& target, const cross_entropy_options& options,
+                           std::span<double> loss, std::span<double> grad, std::span<double> probs,
+                           std::span<long double> exact_probs = {});
+
+/// Outputs of cross_entropy_rounded's convenience overload.
+struct rounded_reference {
+    std::vector<double> probs;             ///< softmax(logits), N x C, rounded to double
+    std::vector<double> loss;              ///< N values (reduction none) or 1, rounded
+    std::vector<double> grad;              ///< d loss / d logits, N x C, rounded
+    std::vector<long double> exact_probs;  ///< the probabilities before rounding, N x C
+};
+
+/// Convenience overload of cross_entropy_rounded allocating every output.
+rounded_reference cross_entropy_rounded(std::span<const double> logits, std::size_t classes,
+                                        const target_view& target,
+                                        const cross_entropy_options& options = {});
+
 /// Loss only (no gradient, no probabilities): the function finite differences differentiate.
 template <class T>
 T cross_entropy_loss(std::span<const T> logits, std::size_t classes, const target_view& target,

@@ -39,9 +39,14 @@ std::string reference_implementation::name() const {
 
 outputs reference_implementation::evaluate(const problem& p) {
     if (p.dtype == scalar_type::float32) return detail::widened(detail::reference_in<float>(p));
-    return arithmetic_ == arithmetic::standard
-               ? detail::widened(detail::reference_in<long double>(p))
-               : detail::widened(detail::reference_in<double>(p));
+    if (arithmetic_ == arithmetic::native) return detail::widened(detail::reference_in<double>(p));
+    // The long double reference rounded as lib writes it (without its unrounded probabilities).
+    const auto options = p.options();
+    auto sized =
+        xentcheck::detail::sized_result<double>(p.logits.size(), p.classes, options.reduction);
+    xentcheck::cross_entropy_rounded(p.logits, p.classes, p.target_view(), options, sized.loss,
+                                     sized.grad, sized.probs);
+    return outputs{std::move(sized.probs), std::move(sized.loss), std::move(sized.grad)};
 }
 
 }  // namespace xentcheck::properties

@@ -17,10 +17,11 @@ const tolerance_model& problem_facts::tolerance() const {
 const outputs& problem_facts::truth() const {
     std::call_once(truth_once_, [this] {
         // Float32 problems are float-exact, so this is the exact answer rounded once whatever
-        // the dtype.
-        auto r = reference_in<long double>(p_);
-        truth_ = widened(r);
-        exact_probs_ = std::move(r.probs);
+        // the dtype: the long double reference, rounded as lib writes it.
+        auto r =
+            xentcheck::cross_entropy_rounded(p_.logits, p_.classes, p_.target_view(), p_.options());
+        truth_ = outputs{std::move(r.probs), std::move(r.loss), std::move(r.grad)};
+        exact_probs_ = std::move(r.exact_probs);
     });
     return truth_;
 }
