@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <limits>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -91,11 +93,49 @@ void probability_row_grad(std::span<const T> e, std::span<T> g, std::span<const 
     }
 }
 
+/// extended_smoothing_sum of a part of a long double job's row starting at class `begin`, when
+/// its entries and the shift m are doubles and every term is finite; nullopt otherwise.
+template <class Z>
+std::optional<smoothing_sums> smoothing_in_lanes(const batch_job<long double, Z>& job,
+                                                 std::span<const Z> row, std::size_t begin,
+                                                 long double m) {
+    const auto md = static_cast<double>(m);
+    if (static_cast<long double>(md) != m) return std::nullopt;
+    const double* const w = job.options->weight.empty() ? nullptr : &job.options->weight[begin];
+    smoothing_sums sums{};
+    if constexpr (std::is_same_v<Z, double>) {
+        sums = extended_smoothing_sum(row.data(), w, md, row.size());
+    } else {
+        // The same one pass over the entries as doubles (so the same bits as for a row given
+        // as doubles).
+        std::vector<double> z(row.size());
+        for (std::size_t j = 0; j < row.size(); ++j) {
+            z[j] = static_cast<double>(row[j]);
+            if (static_cast<long double>(z[j]) != row[j]) return std::nullopt;
+        }
+        sums = extended_smoothing_sum(z.data(), w, md, z.size());
+    }
+    if (!sums.finite) return std::nullopt;
+    return sums;
+}
+
 /// sum_j w_j ((m - z_j) + ln S) over a part of a row starting at class `begin`: the label
-/// smoothing term of an index-target row loss.
+/// smoothing term of an index-target row loss. In long double on the vector path, a part whose
+/// entries and shift are doubles (and its terms finite) takes the double-double lanes:
+/// sum_j w_j (m - z_j) and sum_j w_j each rounded once, then the first plus ln S times the
+/// second; otherwise the compensated sum of the terms.
 template <class T, class Z>
 accumulator<T> smoothing_terms(const batch_job<T, Z>& job, std::span<const Z> row,
                                std::size_t begin, const T& m, T log_sum) {
+    if constexpr (std::is_same_v<T, long double> && std::numeric_limits<T>::digits == 64) {
+        if (vector_kernels_enabled()) {
+            if (const auto lanes = smoothing_in_lanes<Z>(job, row, begin, m)) {
+                const T terms = T(lanes->terms_high) + T(lanes->terms_low);
+                const T weights = T(lanes->weights_high) + T(lanes->weights_low);
+                return accumulator<T>::from_parts(terms + log_sum * weights, T(0));
+            }
+        }
+    }
     return compensated_sum_of<T>(row.size(), [&](std::size_t j) {
         return job.weight(begin + j) * ((m - T(row[j])) + log_sum);
     });

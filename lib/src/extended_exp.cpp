@@ -1,6 +1,8 @@
 /// AVX2 + FMA shifted exponentials for long double rows of doubles, in double-double lanes.
 #include <bit>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 
 #include "long_double_exp.h"
 #include "vector_kernels.h"
@@ -89,6 +91,21 @@ XENTCHECK_AVX2 inline dd4 exp_dd4(__m256d xh, __m256d xl, __m256d& scale) {
     return fast_two_sum(m.hi, ml);
 }
 
+/// Four lanes' double-double sums folded with TwoSum, their errors joining the low parts.
+XENTCHECK_AVX2 inline void fold_lanes(__m256d high, __m256d low, double& total, double& rest) {
+    alignas(32) double sh[4], sl[4];
+    _mm256_store_pd(sh, high);
+    _mm256_store_pd(sl, low);
+    total = sh[0];
+    rest = sl[0];
+    for (int k = 1; k < 4; ++k) {
+        const double s = total + sh[k];
+        const double bp = s - total;
+        rest += ((total - (s - bp)) + (sh[k] - bp)) + sl[k];
+        total = s;
+    }
+}
+
 }  // namespace
 
 XENTCHECK_AVX2 extended_block extended_exp_block(const double* z, double m, double* high,
@@ -125,22 +142,57 @@ XENTCHECK_AVX2 extended_block extended_exp_block(const double* z, double m, doub
         sum.hi = t.hi;
         sum.lo = _mm256_add_pd(sum.lo, _mm256_add_pd(t.lo, _mm256_andnot_pd(skip, lo)));
     }
-    alignas(32) double sh[4], sl[4];
-    _mm256_store_pd(sh, sum.hi);
-    _mm256_store_pd(sl, sum.lo);
-    // Lanes folded with TwoSum, their errors joining the low parts.
-    double total = sh[0], rest = sl[0];
-    for (int k = 1; k < 4; ++k) {
-        const double s = total + sh[k];
-        const double bp = s - total;
-        rest += ((total - (s - bp)) + (sh[k] - bp)) + sl[k];
-        total = s;
-    }
+    double total = 0, rest = 0;
+    fold_lanes(sum.hi, sum.lo, total, rest);
     const std::uint64_t lanes = n >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << n) - 1;
     return {total, rest, declined & lanes};
 }
 
+XENTCHECK_AVX2 smoothing_sums extended_smoothing_sum(const double* z, const double* w, double m,
+                                                     std::size_t n) noexcept {
+    const __m256d mv = _mm256_set1_pd(m);
+    const __m256d zero = _mm256_setzero_pd();
+    const __m256d largest = _mm256_set1_pd(std::numeric_limits<double>::max());
+    const __m256d sign = _mm256_set1_pd(-0.0);
+    dd4 terms{zero, zero}, weights{zero, zero};
+    __m256d finite = _mm256_castsi256_pd(_mm256_set1_epi64x(-1));
+    const auto add = [&](__m256d zv, __m256d wv) XENTCHECK_AVX2 {
+        const dd4 d = two_sum(mv, _mm256_sub_pd(zero, zv));  // m - z_j, exactly
+        const __m256d ph = _mm256_mul_pd(d.hi, wv);
+        const __m256d pl = _mm256_add_pd(_mm256_fmsub_pd(d.hi, wv, ph), _mm256_mul_pd(d.lo, wv));
+        const dd4 t = two_sum(terms.hi, ph);
+        terms = {t.hi, _mm256_add_pd(terms.lo, _mm256_add_pd(t.lo, pl))};
+        const dd4 u = two_sum(weights.hi, wv);
+        weights = {u.hi, _mm256_add_pd(weights.lo, u.lo)};
+        // |term| <= max double rules out inf and NaN in z_j, w_j and the product.
+        finite =
+            _mm256_and_pd(finite, _mm256_cmp_pd(_mm256_andnot_pd(sign, ph), largest, _CMP_LE_OQ));
+    };
+    const __m256d one = _mm256_set1_pd(1.0);
+    std::size_t j = 0;
+    for (; j + 4 <= n; j += 4)
+        add(_mm256_loadu_pd(z + j), w ? _mm256_loadu_pd(w + j) : one);
+    if (j < n) {  // the last one to three entries, the other lanes z = m and w = 0: adding 0
+        alignas(32) double zt[4] = {m, m, m, m}, wt[4] = {0, 0, 0, 0};
+        for (std::size_t k = 0; j + k < n; ++k) {
+            zt[k] = z[j + k];
+            wt[k] = w ? w[j + k] : 1.0;
+        }
+        add(_mm256_load_pd(zt), _mm256_load_pd(wt));
+    }
+    smoothing_sums r{};
+    fold_lanes(terms.hi, terms.lo, r.terms_high, r.terms_low);
+    fold_lanes(weights.hi, weights.lo, r.weights_high, r.weights_low);
+    r.finite = _mm256_movemask_pd(finite) == 0xF && std::isfinite(r.terms_high) &&
+               std::isfinite(r.terms_low) && std::isfinite(r.weights_high);
+    return r;
+}
+
 #else  // no x86-64 vector kernels: never enabled, never called
+
+smoothing_sums extended_smoothing_sum(const double*, const double*, double, std::size_t) noexcept {
+    return {0, 0, 0, 0, false};
+}
 
 extended_block extended_exp_block(const double*, double, double*, double*, std::size_t,
                                   std::size_t) noexcept {

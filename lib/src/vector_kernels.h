@@ -105,4 +105,24 @@ struct extended_block {
 extended_block extended_exp_block(const double* z, double m, double* high, double* low,
                                   std::size_t n, std::size_t excluded) noexcept;
 
+/// What extended_smoothing_sum computed: sum_j w_j (m - z_j) as terms_high + terms_low and
+/// sum_j w_j as weights_high + weights_low; `finite` false when some z_j, w_j or term is not
+/// finite (the sums are then meaningless).
+struct smoothing_sums {
+    double terms_high;
+    double terms_low;
+    double weights_high;
+    double weights_low;
+    bool finite;
+};
+
+/// The two sums of label smoothing's row term sum_j w_j ((m - z_j) + L) = sum_j w_j (m - z_j)
+/// + L sum_j w_j, for j in [0, n), in double-double lanes (w null: every w_j = 1): m - z_j
+/// exactly as a TwoSum pair, its product with w_j exact but for the low part's product
+/// (2^-106 relative), the sums compensated. Within about (n + 2) 2^-106 of sum_j |w_j (m - z_j)|
+/// and sum_j |w_j|: for the long double reference of rows whose entries are doubles, rounding
+/// each sum once. m is the row's largest logit (m - z_j >= 0).
+smoothing_sums extended_smoothing_sum(const double* z, const double* w, double m,
+                                      std::size_t n) noexcept;
+
 }  // namespace xentcheck::detail

@@ -1,7 +1,8 @@
 /// test_extended_exp_mpfr.cpp: the double-double lanes that give the long double reference its
 /// shifted exponentials (rows of doubles, vector path) against MPFR: each value rounded to long
 /// double within a half ulp and a little of the exact exp(z - m), the block's sum within
-/// 2^-74 relative of the exact sum, and the entries left to the caller.
+/// 2^-74 relative of the exact sum, and the entries left to the caller; and label smoothing's
+/// two sums in the same lanes (extended_smoothing_sum) within (n + 2) 2^-106 of the exact ones.
 #include <gtest/gtest.h>
 #include <mpfr.h>
 
@@ -17,6 +18,7 @@ namespace {
 using ld = long double;
 using xentcheck::detail::extended_block_size;
 using xentcheck::detail::extended_exp_block;
+using xentcheck::detail::extended_smoothing_sum;
 using xentcheck::detail::vector_kernels_enabled;
 
 /// Blocks of entries z = m + d with d spread over the lanes' whole range and near 0, for
@@ -130,6 +132,80 @@ TEST(ExtendedExp, EntriesOutsideItsRangeAreLeftToTheCaller) {
     const auto first = extended_exp_block(z, 2.0, high, low, 1, 1);
     EXPECT_EQ(first.declined, 0u);
     EXPECT_EQ(static_cast<ld>(first.sum_high) + first.sum_low, static_cast<ld>(high[0]) + low[0]);
+}
+
+/// |high + low - exact| / scale for a double-double against an MPFR value.
+double dd_error(double high, double low, const mpfr_t exact, double scale, mpfr_t scratch) {
+    mpfr_set_d(scratch, high, MPFR_RNDN);
+    mpfr_add_d(scratch, scratch, low, MPFR_RNDN);
+    mpfr_sub(scratch, scratch, exact, MPFR_RNDN);
+    return std::abs(mpfr_get_d(scratch, MPFR_RNDN)) / scale;
+}
+
+TEST(ExtendedSmoothingSum, BothSumsAreExactWithinTheirBound) {
+    // sum_j w_j (m - z_j) and sum_j w_j, each within (n + 2) 2^-106 of sum_j |w_j (m - z_j)|
+    // and sum_j |w_j|: m - z_j is taken exactly and the products' errors kept. Rounding
+    // m - z_j to double first (no TwoSum error) is off by about 2^-53 of the terms; dropping
+    // the products' errors, about 2^-53 of them too.
+    if (!vector_kernels_enabled()) GTEST_SKIP() << "no AVX2 + FMA";
+    mpfr_t terms, weights, magnitude, x, scratch;
+    mpfr_inits2(4000, terms, weights, magnitude, x, scratch, static_cast<mpfr_ptr>(nullptr));
+    block_maker make{std::mt19937_64(7)};
+    std::uniform_real_distribution<double> weight(-0.5, 2.0);
+    alignas(32) double z[extended_block_size], w[extended_block_size];
+    double worst_terms = 0, worst_weights = 0;
+    for (std::size_t k = 0; k < 3000; ++k) {
+        const std::size_t n = 1 + k % extended_block_size;
+        const double m = make.fill(z, n, k);
+        for (std::size_t j = 0; j < n; ++j)
+            w[j] = k % 3 == 0 ? 1.0 : weight(make.rng);
+        const auto sums = extended_smoothing_sum(z, k % 3 == 0 ? nullptr : w, m, n);
+        ASSERT_TRUE(sums.finite) << k;
+        mpfr_set_zero(terms, 1);
+        mpfr_set_zero(weights, 1);
+        mpfr_set_zero(magnitude, 1);
+        double weight_magnitude = 0;
+        for (std::size_t j = 0; j < n; ++j) {
+            mpfr_set_d(x, m, MPFR_RNDN);
+            mpfr_sub_d(x, x, z[j], MPFR_RNDN);  // exact at 4000 bits
+            mpfr_mul_d(x, x, w[j], MPFR_RNDN);  // exact too
+            mpfr_add(terms, terms, x, MPFR_RNDN);
+            mpfr_abs(x, x, MPFR_RNDN);
+            mpfr_add(magnitude, magnitude, x, MPFR_RNDN);
+            mpfr_add_d(weights, weights, w[j], MPFR_RNDN);
+            weight_magnitude += std::abs(w[j]);
+        }
+        const double scale = mpfr_get_d(magnitude, MPFR_RNDN);
+        const double bound = static_cast<double>(n + 2) * 0x1p-106;
+        if (scale > 0) {
+            const double e = dd_error(sums.terms_high, sums.terms_low, terms, scale, scratch);
+            worst_terms = std::max(worst_terms, e);
+            EXPECT_LE(e, bound) << "terms, block " << k << ", n = " << n;
+        }
+        const double e =
+            dd_error(sums.weights_high, sums.weights_low, weights, weight_magnitude, scratch);
+        worst_weights = std::max(worst_weights, e);
+        EXPECT_LE(e, bound) << "weights, block " << k;
+    }
+    mpfr_clears(terms, weights, magnitude, x, scratch, static_cast<mpfr_ptr>(nullptr));
+    RecordProperty("worst_terms_log2", std::to_string(std::log2(worst_terms)));
+    RecordProperty("worst_weights_log2", std::to_string(std::log2(worst_weights)));
+}
+
+TEST(ExtendedSmoothingSum, NonFiniteTermsAreLeftToTheCaller) {
+    if (!vector_kernels_enabled()) GTEST_SKIP() << "no AVX2 + FMA";
+    constexpr double inf = std::numeric_limits<double>::infinity();
+    const double z[5] = {1, -inf, 0.5, 2, 0};
+    EXPECT_FALSE(extended_smoothing_sum(z, nullptr, 2, 5).finite);  // a -inf logit
+    const double w[5] = {1, 0, 1, 1, 1};
+    EXPECT_FALSE(extended_smoothing_sum(z, w, 2, 5).finite);  // 0 * inf
+    const double finite_z[5] = {1, 1.5, 0.5, 2, 0};
+    const double inf_w[5] = {1, 1, inf, 1, 1};
+    EXPECT_FALSE(extended_smoothing_sum(finite_z, inf_w, 2, 5).finite);  // an infinite weight
+    const auto ok = extended_smoothing_sum(finite_z, nullptr, 2, 5);
+    ASSERT_TRUE(ok.finite);
+    EXPECT_EQ(ok.terms_high + ok.terms_low, 1 + 0.5 + 1.5 + 0 + 2);
+    EXPECT_EQ(ok.weights_high, 5.0);
 }
 
 }  // namespace
