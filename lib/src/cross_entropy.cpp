@@ -118,6 +118,20 @@ std::size_t useful_threads(std::size_t requested, std::size_t logits, std::size_
     return std::min(std::max<std::size_t>(requested, 1), by_size);
 }
 
+/// The shape of a call's logits, its outputs' sizes (loss always, grad and probs when not
+/// empty) and its targets and options checked; throws input_error naming the field.
+template <class V>
+batch_shape checked_shape(std::size_t logits, std::size_t classes, const target_view& target,
+                          const cross_entropy_options& options, std::size_t loss, std::span<V> grad,
+                          std::span<V> probs) {
+    const batch_shape shape = make_shape(logits, classes);
+    detail::require_size("loss", loss, options.reduction == reduction::none ? shape.rows : 1);
+    if (!grad.empty()) detail::require_size("grad", grad.size(), shape.size());
+    if (!probs.empty()) detail::require_size("probs", probs.size(), shape.size());
+    validate_options(shape, target, options);
+    return shape;
+}
+
 /// A validated call's job in T of logits of Z (its output spans left to the caller), with the
 /// target masses it points to.
 template <class T, class Z>
@@ -164,12 +178,9 @@ template <class T, class Z>
 void cross_entropy_of(std::span<const Z> logits, std::size_t classes, const target_view& target,
                       const cross_entropy_options& options, std::span<T> loss, std::span<T> grad,
                       std::span<T> probs) {
-    const batch_shape shape = make_shape(logits.size(), classes);
+    const batch_shape shape =
+        checked_shape(logits.size(), classes, target, options, loss.size(), grad, probs);
     const bool by_row = options.reduction == reduction::none;
-    detail::require_size("loss", loss.size(), by_row ? shape.rows : 1);
-    if (!grad.empty()) detail::require_size("grad", grad.size(), shape.size());
-    if (!probs.empty()) detail::require_size("probs", probs.size(), shape.size());
-    validate_options(shape, target, options);
     const auto masses = detail::masses_in<T>(shape, target, options);
     detail::batch_job<T, Z> job = make_job<T, Z>(logits, classes, target, options, masses);
     job.loss = loss;
@@ -248,13 +259,10 @@ void cross_entropy_rounded(std::span<const double> logits, std::size_t classes,
                            const target_view& target, const cross_entropy_options& options,
                            std::span<double> loss, std::span<double> grad, std::span<double> probs,
                            std::span<long double> exact_probs) {
-    const batch_shape shape = make_shape(logits.size(), classes);
+    const batch_shape shape =
+        checked_shape(logits.size(), classes, target, options, loss.size(), grad, probs);
     const bool by_row = options.reduction == reduction::none;
-    detail::require_size("loss", loss.size(), by_row ? shape.rows : 1);
-    if (!grad.empty()) detail::require_size("grad", grad.size(), shape.size());
-    if (!probs.empty()) detail::require_size("probs", probs.size(), shape.size());
     if (!exact_probs.empty()) detail::require_size("exact_probs", exact_probs.size(), shape.size());
-    validate_options(shape, target, options);
     const bool index_form = target.form() == target_view::kind::index;
     const thread_plan plan = plan_threads(shape, index_form, true, options);
     if (!index_form || plan.row_threads > 1 || plan.split_rows) {

@@ -31,6 +31,18 @@ struct batch_job {
     T weight(std::size_t j) const { return options->weight.empty() ? T(1) : T(options->weight[j]); }
 };
 
+/// The target entry of an index-target row's gradient before the scale s:
+/// -(1 - eps) w_t q_t (+ eps/C ((W - w_t) p_t - w_t q_t) with smoothing), q_t = 1 - p_t taken
+/// as others / S (never a subtraction from 1).
+template <class T, class Z>
+T index_target_entry(const batch_job<T, Z>& job, std::size_t t, T pt, T inv_sum, T others) {
+    const T wt = job.weight(t);
+    const T qt = others * inv_sum;
+    T gt = -(T(1) - job.eps) * wt * qt;
+    if (job.smoothing) gt += job.eps_per_class * ((job.weight_total - wt) * pt - wt * qt);
+    return gt;
+}
+
 /// Gradient entries [begin, begin + e.size()) of an index-target row with target t (absolute
 /// class index) from its exponentials e (g may alias e): s (A p_j - a_j) with
 /// a = (1 - eps) w_t e_t + eps/C w. The target entry, when in range, is -(1 - eps) w_t s q_t
@@ -61,11 +73,7 @@ void index_grad_range(const batch_job<T, Z>& job, std::span<const T> e, std::spa
         }
     }
     if (t < begin || t >= begin + e.size()) return;
-    const T wt = job.weight(t);
-    const T qt = others * inv_sum;
-    T gt = -(T(1) - job.eps) * wt * qt;
-    if (job.smoothing) gt += job.eps_per_class * ((job.weight_total - wt) * pt - wt * qt);
-    g[t - begin] = scale * gt;
+    g[t - begin] = scale * index_target_entry(job, t, pt, inv_sum, others);
 }
 
 /// Gradient of one probability-target row: s * (p_j (A - a_j) - a_j (1 - p_j)), with the
@@ -141,6 +149,16 @@ accumulator<T> smoothing_terms(const batch_job<T, Z>& job, std::span<const Z> ro
     });
 }
 
+/// The loss of a kept index-target row with target t over its whole row: (1 - eps) w_t
+/// ((m - z_t) + ln S) (+ eps/C sum_j w_j ((m - z_j) + ln S) with smoothing).
+template <class T, class Z>
+T index_row_loss(const batch_job<T, Z>& job, std::span<const Z> row, std::size_t t, const T& m,
+                 T log_sum) {
+    T loss = (T(1) - job.eps) * job.weight(t) * ((m - T(row[t])) + log_sum);
+    if (job.smoothing) loss += job.eps_per_class * smoothing_terms(job, row, 0, m, log_sum).value();
+    return loss;
+}
+
 /// Rows [first, last): loss (by row, or added to the returned total), gradient, probabilities.
 template <class T, class Z>
 accumulator<T> process_rows(const batch_job<T, Z>& job, std::size_t first, std::size_t last) {
@@ -200,11 +218,7 @@ accumulator<T> process_rows(const batch_job<T, Z>& job, std::size_t first, std::
             if (ignored) {
                 row_loss = T(0);
             } else if (job.index_form) {
-                row_loss = (T(1) - job.eps) * job.weight(tu) * ((scan.max - T(row[tu])) + log_sum);
-                if (job.smoothing) {
-                    row_loss +=
-                        job.eps_per_class * smoothing_terms(job, row, 0, scan.max, log_sum).value();
-                }
+                row_loss = index_row_loss(job, row, tu, scan.max, log_sum);
             } else {
                 accumulator<T> acc;
                 for (std::size_t j = 0; j < classes; ++j) {

@@ -54,13 +54,7 @@ inline accumulator<long double> rounded_index_rows(const batch_job<long double, 
             const T log_sum = log1p_of(rest);
             const T inv_sum = T(1) / sum;
             const T others = !ignored && tu != scan.argmax ? sum - e[tu] : rest;
-            if (!ignored) {
-                row_loss = (T(1) - job.eps) * job.weight(tu) * ((scan.max - T(row[tu])) + log_sum);
-                if (job.smoothing) {
-                    row_loss +=
-                        job.eps_per_class * smoothing_terms(job, row, 0, scan.max, log_sum).value();
-                }
-            }
+            if (!ignored) row_loss = index_row_loss(job, row, tu, scan.max, log_sum);
             const T scale = job.scale;
             const T mass = ignored ? T(0) : job.masses->row[i];
             // Without smoothing process_rows scales the exponentials: (s A / S) e_j.
@@ -77,13 +71,8 @@ inline accumulator<long double> rounded_index_rows(const batch_job<long double, 
                 out.grad[at + j] = static_cast<double>(gj);
             }
             if (with_grad && !ignored) {  // the target entry, as index_grad_range writes it
-                const T pt = e[tu] * inv_sum;
-                const T wt = job.weight(tu);
-                const T qt = others * inv_sum;
-                T gt = -(T(1) - job.eps) * wt * qt;
-                if (job.smoothing)
-                    gt += job.eps_per_class * ((job.weight_total - wt) * pt - wt * qt);
-                out.grad[at + tu] = static_cast<double>(scale * gt);
+                out.grad[at + tu] = static_cast<double>(
+                    scale * index_target_entry(job, tu, e[tu] * inv_sum, inv_sum, others));
             }
         }
         if (job.by_row) {
