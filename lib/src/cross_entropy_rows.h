@@ -109,7 +109,8 @@ std::optional<smoothing_sums> smoothing_in_lanes(const batch_job<long double, Z>
                                                  long double m) {
     const auto md = static_cast<double>(m);
     if (static_cast<long double>(md) != m) return std::nullopt;
-    const double* const w = job.options->weight.empty() ? nullptr : &job.options->weight[begin];
+    const double* const w =
+        job.options->weight.empty() ? nullptr : job.options->weight.data() + begin;
     smoothing_sums sums{};
     if constexpr (std::is_same_v<Z, double>) {
         sums = extended_smoothing_sum(row.data(), w, md, row.size());
