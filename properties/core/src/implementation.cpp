@@ -40,13 +40,9 @@ std::string reference_implementation::name() const {
 outputs reference_implementation::evaluate(const problem& p) {
     if (p.dtype == scalar_type::float32) return detail::widened(detail::reference_in<float>(p));
     if (arithmetic_ == arithmetic::native) return detail::widened(detail::reference_in<double>(p));
-    // The long double reference rounded as lib writes it (without its unrounded probabilities).
-    const auto options = p.options();
-    auto sized =
-        xentcheck::detail::sized_result<double>(p.logits.size(), p.classes, options.reduction);
-    xentcheck::cross_entropy_rounded(p.logits, p.classes, p.target_view(), options, sized.loss,
-                                     sized.grad, sized.probs);
-    return outputs{std::move(sized.probs), std::move(sized.loss), std::move(sized.grad)};
+    // The long double reference rounded: the truth itself, computed once per problem and shared
+    // with the properties that compare with it.
+    return reference_outputs(p);
 }
 
 }  // namespace xentcheck::properties
