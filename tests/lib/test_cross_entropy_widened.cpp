@@ -9,6 +9,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "xentcheck/cross_entropy.h"
@@ -19,21 +20,14 @@ namespace {
 
 using ld = long double;
 
-/// The first index where two long double vectors differ in their value bits (the 80 bits of
+/// The first index where two vectors differ in their value bits (for long double the 80 bits of
 /// x87's format; a NaN equals a NaN of the same bits), or -1.
-long first_difference(const std::vector<ld>& a, const std::vector<ld>& b) {
+template <class V>
+long first_difference(const std::vector<V>& a, const std::vector<V>& b) {
+    constexpr std::size_t bits = std::is_same_v<V, ld> ? 10 : sizeof(V);
     if (a.size() != b.size()) return 0;
     for (std::size_t k = 0; k < a.size(); ++k) {
-        if (std::memcmp(&a[k], &b[k], 10) != 0) return static_cast<long>(k);
-    }
-    return -1;
-}
-
-/// The first index where two double vectors differ in their bits, or -1.
-long first_difference(const std::vector<double>& a, const std::vector<double>& b) {
-    if (a.size() != b.size()) return 0;
-    for (std::size_t k = 0; k < a.size(); ++k) {
-        if (std::memcmp(&a[k], &b[k], sizeof(double)) != 0) return static_cast<long>(k);
+        if (std::memcmp(&a[k], &b[k], bits) != 0) return static_cast<long>(k);
     }
     return -1;
 }
@@ -88,6 +82,36 @@ problem random_problem(std::mt19937_64& rng, int k) {
     return p;
 }
 
+/// `check(problem, label, k)` on the 400 random problems k = 0, 1, ... from `seed`, on the
+/// vector kernels and on the scalar ones.
+template <class Check>
+void on_both_kernel_paths(std::uint64_t seed, Check check) {
+    for (const bool scalar : {false, true}) {
+        force_scalar_kernels(scalar);
+        std::mt19937_64 rng(seed);
+        for (int k = 0; k < 400; ++k)
+            check(random_problem(rng, k), (scalar ? "scalar, " : "vector, ") + std::to_string(k),
+                  k);
+        force_scalar_kernels(false);
+    }
+}
+
+/// `rows` rows of 140,000 normal logits (two threads split one such row into two parts, three
+/// fork-join phases), class targets, label smoothing 0.1 (summed by part in a split row).
+problem long_rows(std::uint64_t seed, std::size_t rows) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<double> normal(0, 4);
+    problem p;
+    p.classes = 140000;
+    p.logits.resize(rows * p.classes);
+    for (double& z : p.logits)
+        z = normal(rng);
+    for (std::size_t i = 0; i < rows; ++i)
+        p.indices.push_back(i == 0 ? 12345 : 7);
+    p.options.label_smoothing = 0.1;
+    return p;
+}
+
 /// Both entry points on one problem: every output the same bits.
 void expect_same_bits(const problem& p, const std::string& what) {
     const std::vector<ld> wide(p.logits.begin(), p.logits.end());
@@ -99,29 +123,13 @@ void expect_same_bits(const problem& p, const std::string& what) {
 }
 
 TEST(CrossEntropyWidened, IsTheLongDoubleReferenceOfTheConvertedLogitsBitForBit) {
-    for (const bool scalar : {false, true}) {
-        force_scalar_kernels(scalar);
-        std::mt19937_64 rng(41);
-        for (int k = 0; k < 400; ++k)
-            expect_same_bits(random_problem(rng, k),
-                             (scalar ? "scalar, " : "vector, ") + std::to_string(k));
-        force_scalar_kernels(false);
-    }
+    on_both_kernel_paths(
+        41, [](const problem& p, const std::string& what, int) { expect_same_bits(p, what); });
 }
 
 TEST(CrossEntropyWidened, RowsSplitAcrossThreadsToo) {
-    // One row of 140,000 classes with two threads is split into two parts (three fork-join
-    // phases), and label smoothing sums its terms by part.
-    std::mt19937_64 rng(42);
-    std::normal_distribution<double> normal(0, 4);
-    problem p;
-    p.classes = 140000;
-    p.logits.resize(p.classes);
-    for (double& z : p.logits)
-        z = normal(rng);
-    p.indices = {12345};
+    problem p = long_rows(42, 1);
     p.options.threads = 2;
-    p.options.label_smoothing = 0.1;
     expect_same_bits(p, "split row");
 }
 
@@ -140,36 +148,22 @@ void expect_rounded_bits(const problem& p, const std::string& what) {
 }
 
 TEST(CrossEntropyRounded, IsTheWidenedReferenceRoundedBitForBit) {
-    for (const bool scalar : {false, true}) {
-        force_scalar_kernels(scalar);
-        std::mt19937_64 rng(43);
-        for (int k = 0; k < 400; ++k) {
-            problem p = random_problem(rng, k);
-            // Mostly one thread: the rows written rounded (two threads round the widened
-            // arrays, as do probability targets).
-            if (k % 8 != 0) p.options.threads = 1;
-            expect_rounded_bits(p, (scalar ? "scalar, " : "vector, ") + std::to_string(k));
-        }
-        force_scalar_kernels(false);
-    }
+    on_both_kernel_paths(43, [](problem p, const std::string& what, int k) {
+        // Mostly one thread: the rows written rounded (two threads round the widened arrays,
+        // as do probability targets).
+        if (k % 8 != 0) p.options.threads = 1;
+        expect_rounded_bits(p, what);
+    });
 }
 
 TEST(CrossEntropyRounded, LongRowsAndRowsSplitAcrossThreads) {
-    std::mt19937_64 rng(44);
-    std::normal_distribution<double> normal(0, 4);
-    problem p;
-    p.classes = 140000;
-    p.logits.resize(2 * p.classes);
-    for (double& z : p.logits)
-        z = normal(rng);
-    p.indices = {12345, 7};
-    p.options.label_smoothing = 0.1;
+    problem p = long_rows(44, 2);
     p.options.threads = 1;
     expect_rounded_bits(p, "long rows, one thread");
     p.options.threads = 2;
     expect_rounded_bits(p, "long rows, two threads");
-    p.logits.resize(p.classes);
-    p.indices.resize(1);
+    p = long_rows(44, 1);
+    p.options.threads = 2;
     expect_rounded_bits(p, "a row split across two threads");
 }
 
