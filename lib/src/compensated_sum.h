@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <complex>
+#include <limits>
 #include <type_traits>
 
 #include "xentcheck/batch.h"
@@ -80,7 +81,10 @@ class accumulator {
         if constexpr (is_complex_v<T>) {
             return T(re_.value(), im_.value());
         } else {
-            if (!finite_value(sum_)) return sum_;
+            // Quiet comparisons rather than finite_value's sum_ - sum_: once per sum, and x87
+            // arithmetic on an infinity or NaN costs a microcode assist (0.2 to 1 us here).
+            constexpr real_t<T> inf = std::numeric_limits<real_t<T>>::infinity();
+            if (sum_ != sum_ || sum_ == inf || sum_ == -inf) return sum_;
             return sum_ + comp_;
         }
     }

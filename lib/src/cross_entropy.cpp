@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cross_entropy_rows.h"
+#include "long_double_round.h"
 #include "rounded_rows.h"
 #include "row_kernel.h"
 
@@ -273,7 +274,7 @@ void cross_entropy_rounded(std::span<const double> logits, std::size_t classes,
         cross_entropy_widened(logits, classes, target, options, wide_loss, wide_grad, wide_probs);
         const auto round = [](std::span<const long double> from, std::span<double> to) {
             for (std::size_t k = 0; k < to.size(); ++k)
-                to[k] = static_cast<double>(from[k]);
+                to[k] = detail::rounded_to_double(from[k]);
         };
         round(wide_loss, loss);
         round(wide_grad, grad);
@@ -288,7 +289,7 @@ void cross_entropy_rounded(std::span<const double> logits, std::size_t classes,
     const detail::accumulator<long double> total =
         detail::rounded_index_rows(job, {loss, grad, probs, exact_probs}, exponentials);
     if (!by_row) {
-        loss[0] = static_cast<double>(
+        loss[0] = detail::rounded_to_double(
             options.reduction == reduction::mean ? total.value() / masses.divisor : total.value());
     }
 }

@@ -95,8 +95,12 @@ inline constexpr exp2_64th exp2_64ths[64] = {
 /// x87 unit loads 10-byte values in several micro-ops, and those loads, not the arithmetic,
 /// bounded the previous version (22 to 35 ns per value, measured interleaved; 0.520 ulp at worst
 /// on the same arguments, of which 2591 round differently now, 1104 of them farther from the
-/// exact value). Where the result would be subnormal or zero, for NaN and for d > 0: std::exp.
-/// Other types: std::exp.
+/// exact value). Below -11400 (and at -inf) exactly 0: e^d < 2^-16446, under half the least
+/// subnormal long double, so 0 is the correctly rounded result, and std::exp would reach it
+/// through glibc's expl, which on this x87 unit costs 0.2 to 0.5 us per value (its floating-point
+/// environment calls and the underflow's microcode assist; the large logit regimes have
+/// hundreds of such entries per problem). Where the result would be subnormal, for NaN and for
+/// d > 0: std::exp. Other types: std::exp.
 template <class T>
 [[gnu::always_inline]] inline T exp_nonpositive(T d) {
     if constexpr (!std::is_same_v<T, long double> ||
@@ -104,7 +108,7 @@ template <class T>
         return std::exp(d);
     } else {
         using ld = long double;
-        if (!(d >= -11355.0L && d <= 0)) return std::exp(d);
+        if (!(d >= -11355.0L && d <= 0)) return d < -11400.0L ? ld(0) : std::exp(d);
         // n = round(d 64/ln2), give or take one (any nearby n keeps |r| small enough), in
         // double: d 64/ln2 + 1.5 2^52 lies where the ulp is 1, so the sum is an integer and its
         // significand's low bits are n.

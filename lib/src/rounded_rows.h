@@ -6,6 +6,7 @@
 #include <span>
 
 #include "cross_entropy_rows.h"
+#include "long_double_round.h"
 
 namespace xentcheck::detail {
 
@@ -31,6 +32,7 @@ inline accumulator<long double> rounded_index_rows(const batch_job<long double, 
     const std::size_t classes = job.classes;
     const std::size_t rows = classes == 0 ? 0 : job.logits.size() / classes;
     accumulator<T> total;
+    bool infinite_rows = false;
     for (std::size_t i = 0; i < rows; ++i) {
         const auto row = job.logits.subspan(i * classes, classes);
         const std::size_t at = i * classes;
@@ -61,25 +63,35 @@ inline accumulator<long double> rounded_index_rows(const batch_job<long double, 
             const T factor = scale * (mass * inv_sum);
             for (std::size_t j = 0; j < classes; ++j) {
                 const T pj = e[j] * inv_sum;
-                if (!out.probs.empty()) out.probs[at + j] = static_cast<double>(pj);
+                if (!out.probs.empty()) out.probs[at + j] = rounded_to_double(pj);
                 if (!out.exact_probs.empty()) out.exact_probs[at + j] = pj;
                 if (!with_grad) continue;
                 const T gj = ignored ? T(0)
                              : job.smoothing
                                  ? scale * (mass * pj - job.eps_per_class * job.weight(j))
                                  : factor * e[j];
-                out.grad[at + j] = static_cast<double>(gj);
+                out.grad[at + j] = rounded_to_double(gj);
             }
             if (with_grad && !ignored) {  // the target entry, as index_grad_range writes it
-                out.grad[at + tu] = static_cast<double>(
+                out.grad[at + tu] = rounded_to_double(
                     scale * index_target_entry(job, tu, e[tu] * inv_sum, inv_sum, others));
             }
         }
         if (job.by_row) {
-            out.loss[i] = static_cast<double>(row_loss);
+            out.loss[i] = rounded_to_double(row_loss);
+        } else if (row_loss == std::numeric_limits<T>::infinity()) {
+            infinite_rows = true;  // not added: x87 arithmetic on infinity is slow (see above)
         } else {
             total.add(row_loss);
         }
+    }
+    // With a +inf row loss among them the sum is +inf, unless the others make it NaN or -inf
+    // (negative weights), which +inf then turns into NaN as adding it would have.
+    if (infinite_rows) {
+        constexpr T inf = std::numeric_limits<T>::infinity();
+        const T others = total.value();
+        return accumulator<T>::from_parts(others == others && others != -inf ? inf : others + inf,
+                                          T(0));
     }
     return total;
 }

@@ -98,10 +98,10 @@ struct extended_block {
 /// but for a tiny fraction of cases, about 1 + 2^-10 half-ulps at worst. For the long double
 /// reference of rows whose entries are doubles: the x87 exp of long_double_exp.h costs several
 /// times as much. Entries with z_j - m below extended_fast_min (-inf among them) are declined:
-/// their bits are set in `declined` and their outputs are meaningless. The sum is of the other
-/// entries except `excluded` (>= n: none), compensated (about n 2^-106 relative). z, high and
-/// low hold n rounded up to a multiple of 4 entries (the padding is read and written, never
-/// summed).
+/// their bits are set in `declined` and their outputs are 0 (never subnormal: see the source). The
+/// sum is of the other entries except `excluded` (>= n: none), compensated (about n 2^-106
+/// relative). z, high and low hold n rounded up to a multiple of 4 entries (the padding is read and
+/// written, never summed).
 extended_block extended_exp_block(const double* z, double m, double* high, double* low,
                                   std::size_t n, std::size_t excluded) noexcept;
 

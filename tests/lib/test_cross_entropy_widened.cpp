@@ -184,6 +184,63 @@ TEST(CrossEntropyRounded, OutputsMayBeSkipped) {
     }
 }
 
+/// NaN, +inf, -inf or finite: what a loss value is.
+int kind_of(double v) {
+    constexpr double inf = std::numeric_limits<double>::infinity();
+    return std::isnan(v) ? 0 : v == inf ? 1 : v == -inf ? 2 : 3;
+}
+
+TEST(CrossEntropyRounded, MaskedClassesGiveTheLossesOfTheArithmetic) {
+    // The long double reference gives the infinities of masked classes (-inf logits) without
+    // x87 arithmetic on them, which costs a microcode assist each (lib/src/cross_entropy_rows.h,
+    // rounded_rows.h). The double reference computes them: every loss must be of the same kind.
+    // Rows mask about a third of their classes; weights at masked classes are positive, zero or
+    // negative (0 times inf is NaN, and a negative weight's -inf meets smoothing's +inf);
+    // smoothing 0, 0.1, 0.3 or 1 (1 - eps = 0 times inf is NaN); masked targets; reductions.
+    constexpr double inf = std::numeric_limits<double>::infinity();
+    int kinds[4] = {};
+    for (const bool scalar : {false, true}) {
+        force_scalar_kernels(scalar);
+        std::mt19937_64 rng(46);
+        std::normal_distribution<double> normal(0, 3);
+        for (int k = 0; k < 3000; ++k) {
+            problem p;
+            p.classes = 2 + static_cast<std::size_t>(k % 7);
+            const std::size_t rows = 1 + static_cast<std::size_t>(k % 4);
+            p.logits.resize(rows * p.classes);
+            for (std::size_t r = 0; r < p.logits.size(); ++r)
+                p.logits[r] = rng() % 3 == 0 && r % p.classes != 0 ? -inf : normal(rng);
+            for (std::size_t i = 0; i < rows; ++i)
+                p.indices.push_back(static_cast<std::int64_t>(rng() % p.classes));
+            if (k % 3 != 0) {
+                constexpr double choices[] = {0.0, -0.5, 0.25, 1.0, 2.0};
+                for (std::size_t j = 0; j < p.classes; ++j)
+                    p.weight.push_back(choices[rng() % 5]);
+                p.options.weight = p.weight;
+            }
+            constexpr double eps[] = {0.0, 0.1, 1.0, 0.3};
+            p.options.label_smoothing = eps[k % 4];
+            p.options.reduction = k % 3 == 0   ? reduction::mean
+                                  : k % 3 == 1 ? reduction::sum
+                                               : reduction::none;
+            p.options.threads = 1;
+            const auto want = cross_entropy<double>(p.logits, p.classes, p.target(), p.options);
+            const auto got = cross_entropy_rounded(p.logits, p.classes, p.target(), p.options);
+            ASSERT_EQ(got.loss.size(), want.loss.size());
+            for (std::size_t i = 0; i < want.loss.size(); ++i) {
+                EXPECT_EQ(kind_of(got.loss[i]), kind_of(want.loss[i]))
+                    << (scalar ? "scalar " : "vector ") << k << " loss " << i << ": " << got.loss[i]
+                    << " against " << want.loss[i];
+                ++kinds[kind_of(want.loss[i])];
+            }
+        }
+        force_scalar_kernels(false);
+    }
+    // Every kind is met often (NaN, +inf, -inf, finite).
+    for (const int count : kinds)
+        EXPECT_GT(count, 100);
+}
+
 TEST(CrossEntropyRounded, ChecksItsInputsAsCrossEntropyDoes) {
     const std::vector<double> z{0, 1, 2, 3};
     const std::vector<std::int64_t> t{0, 1};
