@@ -177,6 +177,32 @@ TEST(NumberText, NumbersAreShortestAndSigned) {
     EXPECT_EQ(text(0.000123), "0.000123");
 }
 
+TEST(NumberText, DyadicNumbersAreToCharsText) {
+    // Multiples of 2^-16 whose exact decimal has at most 15 digits are written from that
+    // decimal without Dragonbox (json_numbers.cpp): the generators' logits (k/16, 709 + k/16,
+    // k/16 * 1000, m 2^-16) and random ones, both signs, at and beyond the 15-digit edge.
+    std::mt19937_64 rng(77);
+    long failures = 0;
+    const auto expect_to_chars = [&](double v) {
+        std::string got;
+        append_json_number(got, v);
+        char buf[64];
+        const std::string want(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+        if (got != want && ++failures <= 5) ADD_FAILURE() << got << " against " << want;
+    };
+    for (int k = 0; k < 200000; ++k) {
+        const double grid = static_cast<double>(static_cast<int>(rng() % 321) - 160) / 16;
+        expect_to_chars(grid);
+        expect_to_chars(709 + grid);
+        expect_to_chars(grid * 1000);
+        expect_to_chars(std::ldexp(static_cast<double>(rng() % (1 << 19)), -16));
+        const auto n = static_cast<std::int64_t>(rng() >> (rng() % 64));
+        expect_to_chars(
+            std::ldexp(static_cast<double>(k % 2 ? n : -n), -static_cast<int>(rng() % 20)));
+    }
+    EXPECT_EQ(failures, 0);
+}
+
 /// Request lines written by the codec before its number writer and line buffer were replaced
 /// (the protocol does not change, so neither may these bytes).
 TEST(NumberText, FixedRequestLinesAreUnchanged) {

@@ -31,12 +31,44 @@ void copy_block(char* out, const char* in) noexcept {
     std::memcpy(out, in, N);
 }
 
+/// The shortest round-trip decimal of a finite, positive value (Dragonbox's to_decimal: the
+/// significand without trailing zeros, and its power of ten). A value that is a multiple of
+/// 2^-16 below 2^40 whose exact decimal has at most 15 significant digits is that decimal:
+/// no other decimal of 15 digits or fewer reads back as the same double (DBL_DIG), so neither
+/// a shorter one nor another of the same length lies in its rounding interval. Such values are
+/// most of what check sends (the generators' logits are mostly multiples of 1/16), and this
+/// takes a few integer operations where Dragonbox takes its 128-bit products; their
+/// significand odd * 5^b (b = 16 - the power of two in value 2^16) has no trailing zero.
+/// Integers and everything else: Dragonbox.
+fmt::detail::dragonbox::decimal_fp<double> shortest_decimal(double value) noexcept {
+    constexpr std::uint64_t powers_of_five[17] = {
+        1,         5,          25,         125,         625,         3125,
+        15625,     78125,      390625,     1953125,     9765625,     48828125,
+        244140625, 1220703125, 6103515625, 30517578125, 152587890625};
+    if (value < 0x1p40) {
+        const double scaled = value * 0x1p16;  // exact: a power of two
+        const auto n = static_cast<std::uint64_t>(scaled);
+        if (static_cast<double>(n) == scaled) {
+            const int twos = std::countr_zero(n);  // n > 0: value is positive
+            if (twos < 16) {
+                const int b = 16 - twos;
+                const std::uint64_t odd = n >> twos;
+                // odd 5^b < 10^15: at most 15 digits (and no overflow).
+                if (odd < 1000000000000000ull / powers_of_five[b]) {
+                    return {odd * powers_of_five[b], -b};
+                }
+            }
+        }
+    }
+    return fmt::detail::dragonbox::to_decimal(value);
+}
+
 /// The text std::to_chars(first, last, value) writes for a finite, nonzero, positive value,
 /// from Dragonbox's shortest round-trip digits (the digits to_chars selects: the fewest that
 /// read back exactly, the nearest when several do): plain or scientific notation, whichever is
 /// shorter, plain on a tie. Writes fixed-size blocks: `out` needs json_number_room bytes.
 char* write_to_chars_form(char* out, double value) noexcept {
-    const auto dec = fmt::detail::dragonbox::to_decimal(value);
+    const auto dec = shortest_decimal(value);
     // The significand (< 10^17) as 17 digits with leading zeros, then readable slack for the
     // fixed-size copies below.
     char buffer[48] = {};
