@@ -41,7 +41,7 @@ void copy_block(char* out, const char* in) noexcept {
 /// significand odd * 5^b (b = 16 - the power of two in value 2^16) has no trailing zero.
 /// Integers and everything else: Dragonbox.
 fmt::detail::dragonbox::decimal_fp<double> shortest_decimal(double value) noexcept {
-    constexpr std::uint64_t powers_of_five[17] = {
+    static constexpr std::uint64_t powers_of_five[17] = {
         1,         5,          25,         125,         625,         3125,
         15625,     78125,      390625,     1953125,     9765625,     48828125,
         244140625, 1220703125, 6103515625, 30517578125, 152587890625};
