@@ -3,6 +3,7 @@
 /// comparison. Part of xentcheck_bench.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -43,17 +44,20 @@ std::string response_line(const request& r, std::int64_t id) {
 /// Requests as a check run sends them, each with its correct response line. A benchmark that
 /// repeats one request lets the branch predictor learn its numbers' digit counts and forms,
 /// which a check run never repeats: that flattered decoding by up to half. So the protocol
-/// benchmarks cycle through `pool_size` distinct requests, whose rows come from the property
-/// generators' logit regimes (gen_logit_row, full size, fixed seeds) and whose targets are
-/// random classes, with label smoothing 0.1.
+/// benchmarks cycle through distinct requests, enough of them that their responses hold at
+/// least `pool_numbers` numbers (64 responses of 1x4 were still few enough to be learnt), whose
+/// rows come from the property generators' logit regimes (gen_logit_row, full size, fixed
+/// seeds) and whose targets are varied classes, with label smoothing 0.1.
 struct request_pool {
-    static constexpr std::size_t pool_size = 64;
+    static constexpr std::size_t pool_numbers = 16384;
     std::vector<request> requests;
     std::vector<std::string> lines;
     std::size_t next = 0;
 
     request_pool(std::size_t rows, std::size_t classes) {
-        for (std::size_t k = 0; k < pool_size; ++k) {
+        const std::size_t size =
+            std::max<std::size_t>(64, pool_numbers / (rows * (2 * classes + 1)));
+        for (std::size_t k = 0; k < size; ++k) {
             request r;
             r.rows = rows;
             r.classes = classes;
@@ -74,7 +78,7 @@ struct request_pool {
     /// The next request's index, cycling.
     std::size_t advance() {
         const std::size_t k = next;
-        next = next + 1 == pool_size ? 0 : next + 1;
+        next = next + 1 == requests.size() ? 0 : next + 1;
         return k;
     }
 };
@@ -116,7 +120,7 @@ void BM_decode_response(benchmark::State& state) {
 void BM_compare_with_reference(benchmark::State& state) {
     request_pool pool(state.range(0), state.range(1));
     std::vector<outcome> answers;
-    for (std::size_t k = 0; k < request_pool::pool_size; ++k)
+    for (std::size_t k = 0; k < pool.requests.size(); ++k)
         answers.push_back(decode_response(pool.lines[k], 42, response_shape::of(pool.requests[k])));
     for (auto _ : state) {
         const std::size_t k = pool.advance();
