@@ -5,7 +5,7 @@
 #include <limits>
 #include <span>
 
-#include "cross_entropy_rows.h"
+#include "index_row_terms.h"
 #include "long_double_round.h"
 
 namespace xentcheck::detail {
