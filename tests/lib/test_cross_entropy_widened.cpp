@@ -192,7 +192,7 @@ int kind_of(double v) {
 
 TEST(CrossEntropyRounded, MaskedClassesGiveTheLossesOfTheArithmetic) {
     // The long double reference gives the infinities of masked classes (-inf logits) without
-    // x87 arithmetic on them, which costs a microcode assist each (lib/src/cross_entropy_rows.h,
+    // x87 arithmetic on them, which costs a microcode assist each (lib/src/index_row_terms.h,
     // rounded_rows.h). The double reference computes them: every loss must be of the same kind.
     // Rows mask about a third of their classes; weights at masked classes are positive, zero or
     // negative (0 times inf is NaN, and a negative weight's -inf meets smoothing's +inf);
