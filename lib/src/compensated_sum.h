@@ -38,6 +38,19 @@ class accumulator {
             re_.add(x.real());
             im_.add(x.imag());
         } else {
+            if constexpr (x87_real<T>) {
+                // An infinite term is noted, not added: x87 arithmetic on an infinity is a
+                // microcode assist (0.2 to 1 us each here), and with one in the sum every later
+                // step would pay it. value() gives what adding it would have.
+                if (x == infinity) {
+                    positive_infinity_ = true;
+                    return;
+                }
+                if (x == -infinity) {
+                    negative_infinity_ = true;
+                    return;
+                }
+            }
             const T t = sum_ + x;
             if (!finite_value(t)) {  // inf or NaN: no low-order bits left to keep
                 sum_ = t;
@@ -67,6 +80,8 @@ class accumulator {
         } else {
             add(other.sum_);
             add(other.comp_);
+            positive_infinity_ |= other.positive_infinity_;
+            negative_infinity_ |= other.negative_infinity_;
         }
     }
     /// An accumulator holding the sum `sum` and the compensation `comp` (real T): what adding
@@ -81,21 +96,39 @@ class accumulator {
         if constexpr (is_complex_v<T>) {
             return T(re_.value(), im_.value());
         } else {
-            // Quiet comparisons rather than finite_value's sum_ - sum_: once per sum, and x87
-            // arithmetic on an infinity or NaN costs a microcode assist (0.2 to 1 us here).
-            constexpr real_t<T> inf = std::numeric_limits<real_t<T>>::infinity();
-            if (sum_ != sum_ || sum_ == inf || sum_ == -inf) return sum_;
-            return sum_ + comp_;
+            // Quiet comparisons rather than finite_value's sum_ - sum_ (see add()).
+            const T finite_part =
+                sum_ != sum_ || sum_ == infinity || sum_ == -infinity ? sum_ : sum_ + comp_;
+            if (!positive_infinity_ && !negative_infinity_) return finite_part;
+            // The noted infinities, as the additions would have met them: a NaN among the terms
+            // stays; infinities of both signs (an overflow's among them) give x87's invalid
+            // result, the negative quiet NaN; otherwise the infinity. (The one difference: a
+            // sum of finite long doubles that overflows only in another order, beyond 10^4932.)
+            if (finite_part != finite_part) return finite_part;
+            const T noted = positive_infinity_ ? infinity : -infinity;
+            if ((positive_infinity_ && negative_infinity_) || finite_part == -noted) {
+                return -std::numeric_limits<T>::quiet_NaN();
+            }
+            return noted;
         }
     }
 
   private:
+    /// Whether infinities are noted rather than added: x87 long double, the type whose
+    /// arithmetic on them is slow.
+    template <class U>
+    static constexpr bool x87_real =
+        std::is_same_v<U, long double>&& std::numeric_limits<long double>::digits == 64;
+    static constexpr real_t<T> infinity = std::numeric_limits<real_t<T>>::infinity();
+
     struct empty {};
     using part = std::conditional_t<is_complex_v<T>, accumulator<real_t<T>>, empty>;
     [[no_unique_address]] part re_{};
     [[no_unique_address]] part im_{};
     real_t<T> sum_{0};
     real_t<T> comp_{0};
+    bool positive_infinity_ = false;  ///< a +inf term was noted (x87 long double only)
+    bool negative_infinity_ = false;  ///< a -inf term was noted (x87 long double only)
 };
 
 /// The accumulator of f(0), ..., f(n - 1) added in order: the same bits as adding them one by

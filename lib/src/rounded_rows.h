@@ -2,7 +2,6 @@
 #pragma once
 
 #include <cstddef>
-#include <limits>
 #include <span>
 
 #include "index_row_terms.h"
@@ -32,7 +31,6 @@ inline accumulator<long double> rounded_index_rows(const batch_job<long double, 
     const std::size_t classes = job.classes;
     const std::size_t rows = classes == 0 ? 0 : job.logits.size() / classes;
     accumulator<T> total;
-    bool infinite_rows = false;
     for (std::size_t i = 0; i < rows; ++i) {
         const auto row = job.logits.subspan(i * classes, classes);
         const std::size_t at = i * classes;
@@ -79,19 +77,9 @@ inline accumulator<long double> rounded_index_rows(const batch_job<long double, 
         }
         if (job.by_row) {
             out.loss[i] = rounded_to_double(row_loss);
-        } else if (row_loss == std::numeric_limits<T>::infinity()) {
-            infinite_rows = true;  // not added: x87 arithmetic on infinity is slow (see above)
         } else {
             total.add(row_loss);
         }
-    }
-    // With a +inf row loss among them the sum is +inf, unless the others make it NaN or -inf
-    // (negative weights), which +inf then turns into NaN as adding it would have.
-    if (infinite_rows) {
-        constexpr T inf = std::numeric_limits<T>::infinity();
-        const T others = total.value();
-        return accumulator<T>::from_parts(others == others && others != -inf ? inf : others + inf,
-                                          T(0));
     }
     return total;
 }

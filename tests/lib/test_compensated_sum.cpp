@@ -59,6 +59,54 @@ TEST(CompensatedSum, TheSumOfARangeIsTheSumOneValueAtATime) {
     expect_one_at_a_time_bits<long double>();
 }
 
+template <class T>
+void expect_non_finite_sums_of_the_additions() {
+    // The accumulator of x87 long double notes infinite terms instead of adding them (x87
+    // arithmetic on infinities is slow); its value must still be what adding the values one by
+    // one gives whenever that is not finite: the same infinity, or a NaN.
+    std::mt19937_64 rng(5);
+    int infinite = 0, nan = 0;
+    for (int k = 0; k < 20000; ++k) {
+        const std::vector<T> v = random_values<T>(rng, k);
+        accumulator<T> acc;
+        T plain{0};
+        for (const T x : v) {
+            acc.add(x);
+            plain += x;
+        }
+        if (std::isnan(plain)) {
+            ++nan;
+            ASSERT_TRUE(std::isnan(acc.value())) << k;
+        } else if (std::isinf(plain)) {
+            ++infinite;
+            ASSERT_TRUE(same_bits(acc.value(), plain)) << k << ": " << acc.value();
+        }
+    }
+    EXPECT_GT(infinite, 1000);
+    EXPECT_GT(nan, 1000);
+    // An overflowing sum meeting an infinity: the same sign stays, the other gives NaN.
+    const T big = std::numeric_limits<T>::max() * T(0.75);
+    const T inf = std::numeric_limits<T>::infinity();
+    for (const T last : {inf, -inf}) {
+        for (const T sign : {T(1), T(-1)}) {
+            accumulator<T> acc;
+            for (const T x : {sign * big, sign * big, last})
+                acc.add(x);
+            const T plain = (sign * big + sign * big) + last;
+            if (std::isnan(plain)) {
+                EXPECT_TRUE(std::isnan(acc.value())) << static_cast<double>(sign);
+            } else {
+                EXPECT_TRUE(same_bits(acc.value(), plain)) << static_cast<double>(sign);
+            }
+        }
+    }
+}
+
+TEST(CompensatedSum, NonFiniteSumsAreThoseOfTheAdditions) {
+    expect_non_finite_sums_of_the_additions<double>();
+    expect_non_finite_sums_of_the_additions<long double>();
+}
+
 TEST(CompensatedSum, KeepsWhatAPlainSumLoses) {
     // 1 + 1e-30 + ... - 1: the compensation holds the tiny terms a plain sum drops.
     const std::vector<long double> v{1.0L, 1e-30L, 1e-30L, -1.0L};
