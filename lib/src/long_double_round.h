@@ -8,21 +8,19 @@
 
 namespace xentcheck::detail {
 
-/// The part of rounded_to_double for results outside double's normal range, from the value's
-/// bits: below 2^-1022 the 64-bit significand shifted to double's subnormal scale, rounded to
+/// The part of rounded_to_double below double's normal range (|v| < 2^-1022, or NaN), from the
+/// value's bits: the 64-bit significand shifted to double's subnormal scale, rounded to
 /// nearest, ties to even (a carry out of the subnormal significand gives the least normal,
-/// which its bits then spell); from 2^1024 on, infinity; the rest by the conversion itself. Not
-/// inlined: the caller would then spill every value to memory for these bits.
-[[gnu::noinline, gnu::cold]] inline double rounded_to_double_outside(long double v) noexcept {
+/// which its bits then spell); zero and NaN by the conversion itself, which is fast for them.
+/// Not inlined: the caller would then spill every value to memory for these bits.
+[[gnu::noinline, gnu::cold]] inline double rounded_to_double_below_normal(long double v) noexcept {
     std::uint64_t significand;
     std::uint16_t sign_exponent;
     std::memcpy(&significand, &v, 8);
     std::memcpy(&sign_exponent, reinterpret_cast<const unsigned char*>(&v) + 8, 2);
     const int exponent = sign_exponent & 0x7FFF;
     const std::uint64_t sign = static_cast<std::uint64_t>(sign_exponent >> 15) << 63;
-    if (exponent == 0x7FFF || significand == 0) return static_cast<double>(v);  // inf, NaN, 0
-    if (exponent >= 16383 + 1024) return std::bit_cast<double>(sign | 0x7FF0000000000000ull);
-    if (exponent >= 16383 - 1022) return static_cast<double>(v);
+    if (exponent == 0x7FFF || significand == 0) return static_cast<double>(v);  // NaN, 0
     // v = significand 2^(exponent - 16383 - 63) (subnormal long doubles: exponent 1 with the
     // integer bit clear) = (significand 2^-shift) 2^-1074.
     const int shift = 16383 + 63 - 1074 - (exponent == 0 ? 1 : exponent);
@@ -37,9 +35,11 @@ namespace xentcheck::detail {
 }
 
 /// static_cast<double>(v), the same bits for every v (round to nearest, ties to even). The
-/// conversion underflowing or overflowing costs the x87 unit a microcode assist, 0.15 to 0.25 us
-/// per value measured on this machine, and the reference of a row with a spread of logits past
-/// 745 rounds many probabilities to 0 or a subnormal: those take the integer path (2 to 7 ns).
+/// conversion underflowing costs the x87 unit a microcode assist, 0.15 to 0.25 us per value
+/// measured on this machine, and the reference of a row with a spread of logits past 745 rounds
+/// many probabilities to 0 or a subnormal: those take the integer path (2 to 7 ns). Values
+/// beyond double's range (an assist too) are left to the conversion: only a loss beyond
+/// 1.8e308, from logits of opposite signs near the largest double, reaches them.
 /// The range test uses quiet comparisons (__builtin_isless...: an ordered comparison with a NaN
 /// is an assist too) with double constants, and keeps v in registers: reading its exponent
 /// from memory would wait for the 10-byte store each time. Other long double formats: the
@@ -51,7 +51,7 @@ inline double rounded_to_double(long double v) noexcept {
     } else {
         const long double magnitude = __builtin_fabsl(v);
         if (__builtin_isgreaterequal(magnitude, 0x1p-1022)) return static_cast<double>(v);
-        return rounded_to_double_outside(v);
+        return rounded_to_double_below_normal(v);
     }
 }
 
