@@ -149,9 +149,10 @@ T index_row_loss(const batch_job<T, Z>& job, std::span<const Z> row, std::size_t
                      : target_weight * ((m - T(row[t])) + log_sum);
         if (job.smoothing) {
             const T smooth = smoothing_terms(job, row, 0, m, log_sum).value();
-            // eps/C > 0 times +inf is +inf, and +inf plus a loss that is neither NaN nor -inf
-            // stays +inf.
-            loss = finite_shift && smooth == inf && loss == loss && loss != -inf
+            // eps/C > 0 times +inf is +inf, and +inf plus a loss that is not NaN stays +inf
+            // (the loss is -inf only for a masked target of negative weight, whose own term
+            // makes the smoothing sum -inf or NaN, not +inf).
+            loss = finite_shift && smooth == inf && loss == loss
                        ? inf
                        : loss + job.eps_per_class * smooth;
         }
