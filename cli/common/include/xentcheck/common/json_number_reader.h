@@ -191,6 +191,29 @@ namespace detail {
 
 }  // namespace detail
 
+namespace detail {
+
+/// The exponent part of a literal at p, "[eE][+-]?digits", when there is one: its value added
+/// to k (beyond 100000 it stops growing; finish_json_number sends such a k to std::from_chars).
+/// Returns the end of the exponent (p itself when there is none), or null for a marker without
+/// digits ("1e", "1e+").
+[[gnu::always_inline]] inline const char* read_exponent(const char* p, const char* end, int& k) {
+    if (p == end || (*p | 0x20) != 'e') return p;
+    ++p;
+    const bool minus = p != end && *p == '-';
+    if (p != end && (*p == '+' || *p == '-')) ++p;
+    if (p == end || static_cast<unsigned char>(*p - '0') > 9) return nullptr;
+    int x = 0;
+    do {
+        if (x < 100000) x = x * 10 + (*p - '0');
+        ++p;
+    } while (p != end && static_cast<unsigned char>(*p - '0') <= 9);
+    k += minus ? -x : x;
+    return p;
+}
+
+}  // namespace detail
+
 /// read_json_number for every literal (read_json_number itself takes a branch-free path for
 /// the commonest form and sends everything else here): a loop over the integer digits, 8
 /// fraction digits at a time while they last, then digit by digit. Its branches on the digit
@@ -234,18 +257,8 @@ namespace detail {
         significant += p - digits;
         k = -static_cast<int>(p - fraction);
     }
-    if (p != end && (*p == 'e' || *p == 'E')) {
-        ++p;
-        const bool minus = p != end && *p == '-';
-        if (p != end && (*p == '+' || *p == '-')) ++p;
-        if (!digit(p)) return nullptr;
-        int x = 0;
-        do {
-            if (x < 100000) x = x * 10 + (*p - '0');
-            ++p;
-        } while (digit(p));
-        k += minus ? -x : x;
-    }
+    p = detail::read_exponent(p, end, k);
+    if (!p) return nullptr;
     return detail::finish_json_number(first, p, w, k, significant, negative, out);
 }
 
@@ -335,21 +348,10 @@ inline int leading_zero_chars(std::uint64_t x) noexcept {
     const int significant = d0 != 0 ? n + 1 : n - zeros;
     p += n;
     int k = -n;
-    // The exponent keeps its branches: checking for it here is well predicted within a run of
+    // The exponent keeps its branches: checking for it is well predicted within a run of
     // numbers, and a branch-free version lengthened the chain to the next number's start.
-    // p + 2 is at most first + 28, inside the 48 bytes; the digit loop checks `end`.
-    if ((*p | 0x20) == 'e') {
-        ++p;
-        const bool minus = *p == '-';
-        if ((*p == '+') | minus) ++p;
-        if (static_cast<unsigned char>(*p - '0') > 9) return nullptr;
-        int x = 0;
-        do {
-            if (x < 100000) x = x * 10 + (*p - '0');
-            ++p;
-        } while (p != end && static_cast<unsigned char>(*p - '0') <= 9);
-        k += minus ? -x : x;
-    }
+    p = detail::read_exponent(p, end, k);
+    if (!p) return nullptr;
     return detail::finish_json_number(first, p, w, k, significant, negative, out);
 }
 
