@@ -16,9 +16,10 @@ namespace {
 // exp(x) = 2^k 2^(j/64) exp(r), x = n ln2/64 + r, n = 64 k + j, |r| <= ln2/128 (and a little).
 constexpr double inv_ln2_64 = 0x1.71547652b82fep+6;  // 64 / ln 2
 constexpr double round_shift = 0x1.8p52;             // x + 1.5 2^52 rounds x to an integer
-// ln2/64 = l1 + l2 + l3 + (below 2^-152): l1 has 37 bits, so n l1 is exact for |n| < 2^16
-// (|x| <= 650 gives |n| <= 60014), and x - n l1 is exact too (Sterbenz: x and n l1 are within
-// a factor of 2 of each other whenever n != 0).
+// ln2/64 = l1 + l2 + l3 + (below 2^-152), l1 of 37 bits. x - n l1 is exact as one fused
+// multiply-add, for every |x| <= 11354 (|n| <= 1048299 < 2^20) though n l1 alone may not be: it
+// is a multiple of 2^-43, x too where |x| >= 2^9 (below, |n| < 2^16 and n l1 is exact), and the
+// difference, below 2^-6, then fits in 37 bits (and is x itself where n = 0).
 constexpr double l1 = 0x1.62e42fefa0000p-7;
 constexpr double l2 = 0x1.cf79abc9e3b3ap-46;
 constexpr double l3 = -0x1.ff0342542fc33p-100;
@@ -43,9 +44,9 @@ XENTCHECK_AVX2 inline dd4 fast_two_sum(__m256d a, __m256d b) {
     return {s, _mm256_sub_pd(b, _mm256_sub_pd(s, a))};
 }
 
-/// exp(xh + xl) as (hi + lo) 2^k for x in [extended_fast_min, 0], |xl| <= ulp(xh) / 2: hi + lo
-/// within about 2^-74 relative of the exact value (hi in [0.7, 1.5]); `scale` is 2^k.
-XENTCHECK_AVX2 inline dd4 exp_dd4(__m256d xh, __m256d xl, __m256d& scale) {
+/// exp(xh + xl) as (hi + lo) 2^k for x in [extended_deep_min, 0], |xl| <= ulp(xh) / 2: hi + lo
+/// within about 2^-74 relative of the exact value (hi in [0.99, 2)); `k` is k, as a double.
+XENTCHECK_AVX2 inline dd4 exp_dd4(__m256d xh, __m256d xl, __m256d& k) {
     const __m256d t = _mm256_fmadd_pd(xh, _mm256_set1_pd(inv_ln2_64), _mm256_set1_pd(round_shift));
     const __m256i ti = _mm256_castpd_si256(t);
     const __m256d nf = _mm256_sub_pd(t, _mm256_set1_pd(round_shift));
@@ -84,10 +85,8 @@ XENTCHECK_AVX2 inline dd4 exp_dd4(__m256d xh, __m256d xl, __m256d& scale) {
     const dd4 m = fast_two_sum(th, u);
     const __m256d ml = _mm256_add_pd(_mm256_add_pd(_mm256_add_pd(m.lo, ue), _mm256_mul_pd(th, pl)),
                                      _mm256_fmadd_pd(tl, _mm256_add_pd(s.hi, pl), tl));
-    // 2^k from n's bits: t's low 18 bits are n mod 2^18, so (t & ~63) << 46 is k << 52 (mod
-    // 2^64) and adding the bias gives 2^k for k >= -1022.
-    const __m256i kbits = _mm256_slli_epi64(_mm256_andnot_si256(_mm256_set1_epi64x(63), ti), 46);
-    scale = _mm256_castsi256_pd(_mm256_add_epi64(kbits, _mm256_set1_epi64x(1023ll << 52)));
+    // k = floor(n / 64), exactly (n / 64 is exact, and so is its floor).
+    k = _mm256_floor_pd(_mm256_mul_pd(nf, _mm256_set1_pd(1.0 / 64)));
     return fast_two_sum(m.hi, ml);
 }
 
@@ -109,38 +108,64 @@ XENTCHECK_AVX2 inline void fold_lanes(__m256d high, __m256d low, double& total, 
 }  // namespace
 
 XENTCHECK_AVX2 extended_block extended_exp_block(const double* z, double m, double* high,
-                                                 double* low, std::size_t n,
+                                                 double* low, double* steps, std::size_t n,
                                                  std::size_t excluded) noexcept {
     const __m256d neg_m = _mm256_set1_pd(-m);
     const __m256d fast_min = _mm256_set1_pd(extended_fast_min);
+    const __m256d deep_min = _mm256_set1_pd(extended_deep_min);
+    const __m256d zero_below = _mm256_set1_pd(extended_zero_below);
     const __m256d zero = _mm256_setzero_pd();
     dd4 sum{zero, zero};
-    std::uint64_t declined = 0;
+    std::uint64_t declined = 0, deep_lanes = 0;
     for (std::size_t j = 0; j < n; j += 4) {
         const __m256d zv = _mm256_loadu_pd(z + j);
         const dd4 x = two_sum(zv, neg_m);
-        // Lanes outside [fast_min, 0] (-inf among them: z - m = -inf) go back to the caller.
-        const __m256d out = _mm256_or_pd(_mm256_cmp_pd(x.hi, fast_min, _CMP_NGE_UQ),
-                                         _mm256_cmp_pd(x.hi, zero, _CMP_NLE_UQ));
-        __m256d scale;
-        const dd4 e = exp_dd4(x.hi, x.lo, scale);
-        // Declined lanes are written as 0 rather than whatever the formula gave them (subnormal
-        // or NaN for x far below fast_min): the caller widens every lane to long double, and an
-        // x87 load of a subnormal double costs a microcode assist (about 0.1 us here).
-        const __m256d hi = _mm256_andnot_pd(out, _mm256_mul_pd(e.hi, scale));
-        const __m256d lo = _mm256_andnot_pd(out, _mm256_mul_pd(e.lo, scale));
-        _mm256_storeu_pd(high + j, hi);
-        _mm256_storeu_pd(low + j, lo);
-        declined |= static_cast<std::uint64_t>(_mm256_movemask_pd(out)) << j;
-        // Summed: the lanes computed here, but not the excluded entry nor the padding.
         const __m256i index = _mm256_add_epi64(_mm256_set1_epi64x(static_cast<long long>(j)),
                                                _mm256_setr_epi64x(0, 1, 2, 3));
-        const __m256i excluded_lane =
-            _mm256_cmpeq_epi64(index, _mm256_set1_epi64x(static_cast<long long>(excluded)));
-        const __m256i padding =
-            _mm256_cmpgt_epi64(index, _mm256_set1_epi64x(static_cast<long long>(n) - 1));
+        const __m256d excluded_lane = _mm256_castsi256_pd(
+            _mm256_cmpeq_epi64(index, _mm256_set1_epi64x(static_cast<long long>(excluded))));
+        const __m256d padding = _mm256_castsi256_pd(
+            _mm256_cmpgt_epi64(index, _mm256_set1_epi64x(static_cast<long long>(n) - 1)));
+        // Lanes in [deep_min, fast_min) but the excluded one come back scaled by 2^(1024 s)
+        // (s = steps_j); lanes below zero_below (-inf among them: z - m = -inf) but the
+        // excluded one are exactly 0; the other lanes outside [fast_min, 0] go back to the
+        // caller.
+        const __m256d deep = _mm256_andnot_pd(
+            excluded_lane, _mm256_and_pd(_mm256_cmp_pd(x.hi, deep_min, _CMP_GE_OQ),
+                                         _mm256_cmp_pd(x.hi, fast_min, _CMP_LT_OQ)));
+        const __m256d vanishing =
+            _mm256_andnot_pd(excluded_lane, _mm256_cmp_pd(x.hi, zero_below, _CMP_LT_OQ));
+        const __m256d out = _mm256_andnot_pd(
+            _mm256_or_pd(deep, vanishing), _mm256_or_pd(_mm256_cmp_pd(x.hi, fast_min, _CMP_NGE_UQ),
+                                                        _mm256_cmp_pd(x.hi, zero, _CMP_NLE_UQ)));
+        const __m256d zeroed = _mm256_or_pd(out, vanishing);
+        __m256d k;
+        const dd4 e = exp_dd4(x.hi, x.lo, k);
+        // 2^k' with k' = k + 1024 s: s = 0 in the fast range (k >= -938), and for deep lanes
+        // (k in [-16380, -939]) s = round(-k / 1024), so k' lies in [-512, 512] and neither
+        // part of the double-double comes near double's subnormal range. Its bits: k' + 1023
+        // + 1.5 2^52 holds k' + 1023 (in [0, 2047)) in its low bits, shifted to the exponent.
+        const __m256d s =
+            _mm256_and_pd(deep, _mm256_round_pd(_mm256_mul_pd(k, _mm256_set1_pd(-1.0 / 1024)),
+                                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        const __m256d k_scaled = _mm256_fmadd_pd(s, _mm256_set1_pd(1024.0), k);
+        const __m256d scale = _mm256_castsi256_pd(_mm256_slli_epi64(
+            _mm256_castpd_si256(_mm256_add_pd(k_scaled, _mm256_set1_pd(0x1.8p52 + 1023))), 52));
+        // Declined and vanishing lanes are written as 0 rather than whatever the formula gave
+        // them (subnormal or NaN for x far below deep_min): the caller widens every lane to long
+        // double, and an x87 load of a subnormal double costs a microcode assist (about 0.1 us
+        // here).
+        const __m256d hi = _mm256_andnot_pd(zeroed, _mm256_mul_pd(e.hi, scale));
+        const __m256d lo = _mm256_andnot_pd(zeroed, _mm256_mul_pd(e.lo, scale));
+        _mm256_storeu_pd(high + j, hi);
+        _mm256_storeu_pd(low + j, lo);
+        _mm256_storeu_pd(steps + j, s);
+        declined |= static_cast<std::uint64_t>(_mm256_movemask_pd(out)) << j;
+        deep_lanes |= static_cast<std::uint64_t>(_mm256_movemask_pd(deep)) << j;
+        // Summed: the fast lanes computed here, but not the excluded entry nor the padding (deep
+        // lanes are summed by the caller, in long double).
         const __m256d skip =
-            _mm256_or_pd(out, _mm256_castsi256_pd(_mm256_or_si256(excluded_lane, padding)));
+            _mm256_or_pd(_mm256_or_pd(zeroed, deep), _mm256_or_pd(excluded_lane, padding));
         const dd4 t = two_sum(sum.hi, _mm256_andnot_pd(skip, hi));
         sum.hi = t.hi;
         sum.lo = _mm256_add_pd(sum.lo, _mm256_add_pd(t.lo, _mm256_andnot_pd(skip, lo)));
@@ -148,7 +173,7 @@ XENTCHECK_AVX2 extended_block extended_exp_block(const double* z, double m, doub
     double total = 0, rest = 0;
     fold_lanes(sum.hi, sum.lo, total, rest);
     const std::uint64_t lanes = n >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << n) - 1;
-    return {total, rest, declined & lanes};
+    return {total, rest, declined & lanes, deep_lanes & lanes};
 }
 
 XENTCHECK_AVX2 smoothing_sums extended_smoothing_sum(const double* z, const double* w, double m,
@@ -197,9 +222,9 @@ smoothing_sums extended_smoothing_sum(const double*, const double*, double, std:
     return {0, 0, 0, 0, false};
 }
 
-extended_block extended_exp_block(const double*, double, double*, double*, std::size_t,
+extended_block extended_exp_block(const double*, double, double*, double*, double*, std::size_t,
                                   std::size_t) noexcept {
-    return {0, 0, ~std::uint64_t{0}};
+    return {0, 0, ~std::uint64_t{0}, 0};
 }
 
 #endif

@@ -37,13 +37,12 @@ namespace xentcheck::detail {
 /// static_cast<double>(v), the same bits for every v (round to nearest, ties to even). The
 /// conversion underflowing costs the x87 unit a microcode assist, 0.15 to 0.25 us per value
 /// measured on this machine, and the reference of a row with a spread of logits past 745 rounds
-/// many probabilities to 0 or a subnormal: those take the integer path (2 to 7 ns). Values
-/// beyond double's range (an assist too) are left to the conversion: only a loss beyond
-/// 1.8e308, from logits of opposite signs near the largest double, reaches them.
-/// The range test uses quiet comparisons (__builtin_isless...: an ordered comparison with a NaN
-/// is an assist too) with double constants, and keeps v in registers: reading its exponent
-/// from memory would wait for the 10-byte store each time. Other long double formats: the
-/// conversion.
+/// many probabilities to 0 or a subnormal: zeros are settled by one more comparison, subnormals
+/// take the integer path (2 to 7 ns). Values beyond double's range (an assist too) are left to
+/// the conversion: only a loss beyond 1.8e308, from logits of opposite signs near the largest
+/// double, reaches them. The range tests use quiet comparisons (__builtin_isless...: an ordered
+/// comparison with a NaN is an assist too), and keep v in registers: reading its exponent from
+/// memory would wait for the 10-byte store each time. Other long double formats: the conversion.
 inline double rounded_to_double(long double v) noexcept {
     if constexpr (std::numeric_limits<long double>::digits != 64 ||
                   std::endian::native != std::endian::little) {
@@ -51,6 +50,10 @@ inline double rounded_to_double(long double v) noexcept {
     } else {
         const long double magnitude = __builtin_fabsl(v);
         if (__builtin_isgreaterequal(magnitude, 0x1p-1022)) return static_cast<double>(v);
+        // Below half the least subnormal (ties to even: half of it too) the result is a zero of
+        // v's sign: the commonest case below the normal range (the large regimes' far tails),
+        // settled here without the call.
+        if (__builtin_islessequal(magnitude, 0x1p-1075L)) return __builtin_signbit(v) ? -0.0 : 0.0;
         return rounded_to_double_below_normal(v);
     }
 }

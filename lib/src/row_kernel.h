@@ -89,16 +89,25 @@ T shifted_exp(const T& z, const T& m) {
     return ed * (R(1) + err);
 }
 
+/// 2^(-1024 s) for s in [0, 16]: the factors of extended_exp_block's deep entries, as long
+/// doubles read from memory (built from bits each time they would wait for two stores).
+inline constexpr long double deep_entry_factors[17] = {
+    0x1p0L,      0x1p-1024L,  0x1p-2048L,  0x1p-3072L,  0x1p-4096L,  0x1p-5120L,
+    0x1p-6144L,  0x1p-7168L,  0x1p-8192L,  0x1p-9216L,  0x1p-10240L, 0x1p-11264L,
+    0x1p-12288L, 0x1p-13312L, 0x1p-14336L, 0x1p-15360L, 0x1p-16384L};
+
 /// Entries [b, b + len) (len <= extended_block_size) of a long double row whose shift m is a
 /// double, from extended_exp_block's lanes: their exponentials written to e (when wanted; the
-/// excluded entry's is exactly 1 there too), their sum added to `rest`, and each entry the
+/// excluded entry's is exactly 1 there too), their sum added to `rest` (the deep entries', far
+/// below the others, one by one in long double after the block's sum), and each entry the
 /// lanes decline handed to `scalar_entry`. Returns false, having done nothing, when one of the
 /// entries is not a double.
 template <class Z, class Entry>
 bool lanes_block(std::span<const Z> row, double m, std::size_t b, std::size_t len, std::size_t ex,
                  std::span<long double> e, accumulator<long double>& rest, Entry& scalar_entry) {
     using T = long double;
-    alignas(32) double z[extended_block_size], high[extended_block_size], low[extended_block_size];
+    alignas(32) double z[extended_block_size], high[extended_block_size], low[extended_block_size],
+        steps[extended_block_size];
     for (std::size_t j = 0; j < len; ++j) {
         z[j] = static_cast<double>(row[b + j]);
         if constexpr (!std::is_same_v<Z, double>) {  // rows given as doubles are doubles
@@ -108,15 +117,24 @@ bool lanes_block(std::span<const Z> row, double m, std::size_t b, std::size_t le
     for (std::size_t j = len; j % 4 != 0; ++j)
         z[j] = m;  // padding: computed, never summed
     const std::size_t ex_block = ex >= b && ex < b + len ? ex - b : len;
-    const extended_block block = extended_exp_block(z, m, high, low, len, ex_block);
+    const extended_block block = extended_exp_block(z, m, high, low, steps, len, ex_block);
     rest.add(T(block.sum_high));
     rest.add(T(block.sum_low));
     if (!e.empty()) {
         for (std::size_t j = 0; j < len; ++j)
             e[b + j] = T(high[j]) + T(low[j]);
     }
-    for (std::uint64_t left = block.declined; left != 0; left &= left - 1)
-        scalar_entry(b + static_cast<std::size_t>(std::countr_zero(left)));
+    for (std::uint64_t left = block.declined | block.deep; left != 0; left &= left - 1) {
+        const auto j = static_cast<std::size_t>(std::countr_zero(left));
+        if (block.deep >> j & 1) {
+            // Rounded to long double once, then scaled exactly (the result stays normal).
+            const T ej = (T(high[j]) + T(low[j])) * deep_entry_factors[static_cast<int>(steps[j])];
+            if (!e.empty()) e[b + j] = ej;
+            rest.add(ej);
+        } else {
+            scalar_entry(b + j);
+        }
+    }
     return true;
 }
 

@@ -80,16 +80,27 @@ compare_block_maxima compare_block_scan(const double* expected, const double* ac
 /// The largest block extended_exp_block takes.
 inline constexpr std::size_t extended_block_size = 64;
 
-/// Shifts below this go back to extended_exp_block's caller: there 2^k and the low part of the
-/// result approach double's subnormal range, where they would lose bits.
+/// Shifts below this come back from extended_exp_block scaled by a power of 2^1024: there 2^k
+/// and the low part of the result approach double's subnormal range, where they would lose
+/// bits.
 inline constexpr double extended_fast_min = -650.0;
 
-/// What extended_exp_block computed: the sum of its lanes as sum_high + sum_low, and the
-/// entries it left to the caller (bit j for entry j).
+/// Shifts below this go back to extended_exp_block's caller: e^-11354 > 2^-16380, so the
+/// results of the shifts above stay normal long doubles once scaled.
+inline constexpr double extended_deep_min = -11354.0;
+
+/// Shifts below this give exactly 0 in extended_exp_block: e^-11401 < 2^-16446, under half the
+/// least subnormal long double (and the long double shift of such an entry is below -11400,
+/// where exp_nonpositive gives 0 too).
+inline constexpr double extended_zero_below = -11401.0;
+
+/// What extended_exp_block computed: the sum of its fast lanes as sum_high + sum_low, the
+/// entries it left to the caller (bit j for entry j), and its deep entries (bit j).
 struct extended_block {
     double sum_high;
     double sum_low;
     std::uint64_t declined;
+    std::uint64_t deep;
 };
 
 /// exp(z_j - m) for j in [0, n), n <= extended_block_size, as high_j + low_j: a double-double
@@ -97,13 +108,17 @@ struct extended_block {
 /// so that rounding it once to long double's 64 bits gives that type's correctly rounded value
 /// but for a tiny fraction of cases, about 1 + 2^-10 half-ulps at worst. For the long double
 /// reference of rows whose entries are doubles: the x87 exp of long_double_exp.h costs several
-/// times as much. Entries with z_j - m below extended_fast_min (-inf among them) are declined:
-/// their bits are set in `declined` and their outputs are 0 (never subnormal: see the source). The
-/// sum is of the other entries except `excluded` (>= n: none), compensated (about n 2^-106
-/// relative). z, high and low hold n rounded up to a multiple of 4 entries (the padding is read and
-/// written, never summed).
+/// times as much. Deep entries, with z_j - m in [extended_deep_min, extended_fast_min) (and
+/// not `excluded`), are below double's range: theirs is (high_j + low_j) 2^(-1024 steps_j),
+/// steps_j in [1, 16] (steps_j is 0 for the others), with bit j set in `deep`. Entries with
+/// z_j - m below extended_zero_below (-inf among them) but `excluded` are exactly 0. The other
+/// entries below extended_deep_min, and `excluded` below extended_fast_min, are declined: their
+/// bits are set in `declined` and their outputs are 0 (never subnormal: see the source). The
+/// sum is of the entries neither declined nor deep, except `excluded` (>= n: none),
+/// compensated (about n 2^-106 relative). z, high, low and steps hold n rounded up to a
+/// multiple of 4 entries (the padding is read and written, never summed).
 extended_block extended_exp_block(const double* z, double m, double* high, double* low,
-                                  std::size_t n, std::size_t excluded) noexcept;
+                                  double* steps, std::size_t n, std::size_t excluded) noexcept;
 
 /// What extended_smoothing_sum computed: sum_j w_j (m - z_j) as terms_high + terms_low and
 /// sum_j w_j as weights_high + weights_low; `finite` false when some z_j, w_j or term is not
