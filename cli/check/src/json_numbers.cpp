@@ -45,6 +45,14 @@ fmt::detail::dragonbox::decimal_fp<double> shortest_decimal(double value) noexce
         1,         5,          25,         125,         625,         3125,
         15625,     78125,      390625,     1953125,     9765625,     48828125,
         244140625, 1220703125, 6103515625, 30517578125, 152587890625};
+    // floor(10^15 / 5^b) per b: odd below it has odd 5^b < 10^15 (a table: dividing per
+    // number took a 64-bit division's latency).
+    static constexpr auto odd_limits = [] {
+        std::array<std::uint64_t, 17> t{};
+        for (std::size_t b = 0; b < t.size(); ++b)
+            t[b] = 1000000000000000ull / powers_of_five[b];
+        return t;
+    }();
     if (value < 0x1p40) {
         const double scaled = value * 0x1p16;  // exact: a power of two
         const auto n = static_cast<std::uint64_t>(scaled);
@@ -54,7 +62,7 @@ fmt::detail::dragonbox::decimal_fp<double> shortest_decimal(double value) noexce
                 const int b = 16 - twos;
                 const std::uint64_t odd = n >> twos;
                 // odd 5^b < 10^15: at most 15 digits (and no overflow).
-                if (odd < 1000000000000000ull / powers_of_five[b]) {
+                if (odd < odd_limits[static_cast<std::size_t>(b)]) {
                     return {odd * powers_of_five[b], -b};
                 }
             }
