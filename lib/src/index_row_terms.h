@@ -36,12 +36,13 @@ struct batch_job {
 
 /// The target entry of an index-target row's gradient before the scale s:
 /// -(1 - eps) w_t q_t (+ eps/C ((W - w_t) p_t - w_t q_t) with smoothing), q_t = 1 - p_t taken
-/// as others / S (never a subtraction from 1).
+/// as others / S (never a subtraction from 1). Where q_t is 0 (p_t = 1) the entry is 0, not -0:
+/// 0 - x rather than -x, as p_t - 1 gives it.
 template <class T, class Z>
 T index_target_entry(const batch_job<T, Z>& job, std::size_t t, T pt, T inv_sum, T others) {
     const T wt = job.weight(t);
     const T qt = others * inv_sum;
-    T gt = -(T(1) - job.eps) * wt * qt;
+    T gt = T(0) - (T(1) - job.eps) * wt * qt;
     if (job.smoothing) gt += job.eps_per_class * ((job.weight_total - wt) * pt - wt * qt);
     return gt;
 }

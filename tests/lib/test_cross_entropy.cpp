@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "test_support.h"
+#include "xentcheck/kernels.h"
+#include "xentcheck/softmax.h"
 #include "xentcheck/tolerance.h"
 
 namespace xentcheck {
@@ -270,6 +272,45 @@ TEST(CrossEntropy, NonFiniteLogitsFollowPyTorch) {
     EXPECT_TRUE(std::isnan(r.loss[3]));
     EXPECT_TRUE(std::isnan(r.loss[4]));
     EXPECT_TRUE(std::isnan(r.grad[8]) && std::isnan(r.grad[9]));
+}
+
+/// Whether any value is -0 (a probability or a non-target gradient entry may be 0, never -0).
+template <class T>
+bool has_negative_zero(const std::vector<T>& values) {
+    for (const T v : values) {
+        if (v == 0 && std::signbit(v)) return true;
+    }
+    return false;
+}
+
+TEST(CrossEntropy, ClassesWhoseProbabilityUnderflowsGetPositiveZeros) {
+    // Logits near 1e300 apart: z - m is rounded, its TwoSum error is around 1e284, and exp(d)
+    // is 0. Taking that error into account as 0 (1 + err) once made -0 probabilities (and -0
+    // gradient entries) on every path, where PyTorch gives 0.
+    const std::vector<double> z{-4.18e299, -3.63e299, 6.07e299, -6.9e298, -9.81e299, 1.28e299,
+                                -8.3e298,  -4.81e299, 1.78e299, 0.0,      -1e300,    2.88e299};
+    const std::size_t classes = 12;
+    const std::vector<std::int64_t> t{2};
+    for (const bool scalar : {false, true}) {
+        force_scalar_kernels(scalar);
+        const auto d = cross_entropy<double>(z, classes, target_view::indices(t), {});
+        EXPECT_FALSE(has_negative_zero(d.probs)) << "double, scalar " << scalar;
+        EXPECT_FALSE(has_negative_zero(d.grad)) << "double, scalar " << scalar;
+        EXPECT_FALSE(has_negative_zero(softmax<double>(z, classes))) << "scalar " << scalar;
+        const std::vector<float> zf{-4.18e37f, -3.63e37f, 6.07e37f, -6.9e36f, -9.81e37f, 1.28e37f,
+                                    -8.3e36f,  -4.81e37f, 1.78e37f, 0.0f,     -1e38f,    2.88e37f};
+        const auto f = cross_entropy<float>(zf, classes, target_view::indices(t), {});
+        EXPECT_FALSE(has_negative_zero(f.probs)) << "float, scalar " << scalar;
+        const auto w = cross_entropy_widened(z, classes, target_view::indices(t), {});
+        EXPECT_FALSE(has_negative_zero(w.probs)) << "widened, scalar " << scalar;
+        const auto r = cross_entropy_rounded(z, classes, target_view::indices(t), {});
+        EXPECT_FALSE(has_negative_zero(r.probs)) << "rounded, scalar " << scalar;
+        EXPECT_FALSE(has_negative_zero(r.grad)) << "rounded, scalar " << scalar;
+        const std::vector<ld> zl(z.begin(), z.end());
+        const auto l = cross_entropy<ld>(zl, classes, target_view::indices(t), {});
+        EXPECT_FALSE(has_negative_zero(l.probs)) << "long double, scalar " << scalar;
+    }
+    force_scalar_kernels(false);
 }
 
 TEST(CrossEntropy, ZeroTargetMassTimesMinusInfinityIsNaNButTheGradientIsFinite) {
