@@ -102,10 +102,25 @@ TEST(Codec, Float32RequestsRefuseInexactInputs) {
     request r = make_request(1, 2, reduction::mean, dtype::float32);
     r.logits[0] = 0.1;  // not a float32 value
     std::string line;
-    EXPECT_THROW(encode_request(r, 1, line), std::invalid_argument);
+    // The message names the array and the entry.
+    const auto message = [&] {
+        try {
+            encode_request(r, 1, line);
+        } catch (const std::invalid_argument& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    EXPECT_NE(message().find("logits[0] is not exactly representable in float32"),
+              std::string::npos)
+        << message();
     r.logits[0] = 0.5;
     r.weight = {1.0, 1.0 / 3.0};
-    EXPECT_THROW(encode_request(r, 1, line), std::invalid_argument);
+    EXPECT_NE(message().find("weight[1] is not exactly representable in float32"),
+              std::string::npos)
+        << message();
+    r.weight = {1.0, 0.25};
+    EXPECT_EQ(message(), "no error");
 }
 
 TEST(Codec, InconsistentRequestsAreRefused) {

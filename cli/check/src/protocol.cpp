@@ -71,16 +71,20 @@ cross_entropy_options request::options() const {
 
 namespace {
 
-void require(bool ok, const std::string& message) {
-    if (!ok) throw std::invalid_argument("request: " + message);
+/// Throws unless `ok`. The message is a literal: a std::string parameter would be built (and,
+/// past 15 characters, allocated) on every call, passing or not.
+void require(bool ok, const char* message) {
+    if (!ok) throw std::invalid_argument(std::string("request: ") + message);
 }
 
 void require_float32(std::span<const double> values, const char* field) {
     for (std::size_t k = 0; k < values.size(); ++k) {
-        require(is_float32_exact(values[k]),
-                std::string(field) + "[" + std::to_string(k) +
-                    "] is not exactly representable in float32 (round inputs of float32 "
-                    "requests before sending)");
+        if (!is_float32_exact(values[k])) {  // the message only when it is thrown
+            throw std::invalid_argument(
+                std::string("request: ") + field + "[" + std::to_string(k) +
+                "] is not exactly representable in float32 (round inputs of float32 requests "
+                "before sending)");
+        }
     }
 }
 
