@@ -10,6 +10,7 @@
 
 #include <rapidcheck/Random.h>
 
+#include "xentcheck/check/external_implementation.h"
 #include "xentcheck/check/protocol.h"
 #include "xentcheck/checks.h"
 #include "xentcheck/cross_entropy.h"
@@ -83,18 +84,20 @@ struct request_pool {
     }
 };
 /// Reference in long double of the double logits, rounded, with its unrounded probabilities
-/// (what problem_facts computes), tolerance model, three comparisons: what a property does with
-/// each answer.
-bool compare(const request& r, const response_values& v) {
-    const auto ref = xentcheck::cross_entropy_rounded(r.logits, r.classes, r.target(), r.options());
-    const xentcheck::tolerance_model model(
-        xentcheck::measure_problem(0x1p-53, r.logits, r.classes, r.target(), r.options()));
-    const auto mags = xentcheck::grad_magnitudes(ref.probs, r.classes, r.target(), r.options());
-    return xentcheck::compare_values("probs", ref.probs, v.probs, r.classes, model.probs())
-               .passed &&
+/// (what problem_facts computes), tolerance model for values computed with unit roundoff `u`,
+/// three comparisons: what a property does with each answer.
+bool compare(std::span<const double> logits, std::size_t classes, const xentcheck::target_view& t,
+             const xentcheck::cross_entropy_options& o, double u, const response_values& v) {
+    const auto ref = xentcheck::cross_entropy_rounded(logits, classes, t, o);
+    const xentcheck::tolerance_model model(xentcheck::measure_problem(u, logits, classes, t, o));
+    const auto mags = xentcheck::grad_magnitudes(ref.probs, classes, t, o);
+    return xentcheck::compare_values("probs", ref.probs, v.probs, classes, model.probs()).passed &&
            xentcheck::compare_values("loss", ref.loss, v.loss, 1, model.loss()).passed &&
-           xentcheck::compare_values("grad", ref.grad, v.grad, r.classes, model.grad(), mags)
-               .passed;
+           xentcheck::compare_values("grad", ref.grad, v.grad, classes, model.grad(), mags).passed;
+}
+
+bool compare(const request& r, const response_values& v) {
+    return compare(r.logits, r.classes, r.target(), r.options(), 0x1p-53, v);
 }
 
 void BM_encode_request(benchmark::State& state) {
@@ -142,6 +145,77 @@ void BM_per_request_overhead(benchmark::State& state) {
     }
 }
 
+/// The requests of a default check run's cases of up to 16 classes: problems drawn by the
+/// properties' generator (every option, target form, dtype and regime as a run draws them) at
+/// the sizes of a run of 100 cases (0 to 99, cycling), those of at most 16 classes kept (about
+/// 65% of draws), until their responses hold at least 16,384 numbers. Each with the response a
+/// correct implementation in its dtype sends (the double or float reference, as doubles).
+struct check_mix_pool {
+    std::vector<xentcheck::properties::problem> problems;
+    std::vector<std::string> lines;
+    std::size_t numbers = 0, rows = 0, next = 0;
+
+    check_mix_pool() {
+        const auto gen = xentcheck::properties::gen_problem();
+        for (std::uint64_t k = 0; numbers < request_pool::pool_numbers || problems.size() < 64;
+             ++k) {
+            auto p = gen(rc::Random(k + 1), static_cast<int>(k % 100)).value();
+            if (p.classes > 16) continue;
+            const request_ref r = to_request(p);
+            const response_shape shape = response_shape::of(r);
+            response_values values;
+            if (p.dtype == xentcheck::properties::scalar_type::float32) {
+                const auto widen = [](const std::vector<float>& f) {
+                    return std::vector<double>(f.begin(), f.end());
+                };
+                const std::vector<float> z(p.logits.begin(), p.logits.end());
+                const auto f =
+                    xentcheck::cross_entropy<float>(z, p.classes, r.target(), r.options());
+                values = {widen(f.probs), widen(f.loss), widen(f.grad)};
+            } else {
+                const auto d =
+                    xentcheck::cross_entropy<double>(p.logits, p.classes, r.target(), r.options());
+                values = {d.probs, d.loss, d.grad};
+            }
+            std::string line;
+            encode_response(42, values, shape, line);
+            line.pop_back();
+            numbers += values.probs.size() + values.loss.size() + values.grad.size();
+            rows += p.rows;
+            lines.push_back(std::move(line));
+            problems.push_back(std::move(p));
+        }
+    }
+};
+
+/// Everything xentcheck does per request, as BM_per_request_overhead, over check_mix_pool: the
+/// mean cost of a default check run's requests of up to 16 classes (counters: their mean rows
+/// and numbers per response, and the share whose correct answer failed, which must be 0).
+void BM_per_request_check_mix(benchmark::State& state) {
+    check_mix_pool pool;
+    std::string out;
+    std::size_t failed = 0, done = 0;
+    for (auto _ : state) {
+        const std::size_t k = pool.next;
+        pool.next = k + 1 == pool.problems.size() ? 0 : k + 1;
+        const auto& p = pool.problems[k];
+        const request_ref r = to_request(p);
+        out.clear();
+        encode_request(r, 42, out);
+        const outcome o = decode_response(pool.lines[k], 42, response_shape::of(r));
+        const bool passed =
+            compare(p.logits, p.classes, r.target(), r.options(), p.unit_roundoff(), o.values);
+        failed += passed ? 0 : 1;
+        ++done;
+        benchmark::DoNotOptimize(passed);
+    }
+    const auto n = static_cast<double>(pool.problems.size());
+    state.counters["requests"] = n;
+    state.counters["mean_rows"] = static_cast<double>(pool.rows) / n;
+    state.counters["numbers_per_response"] = static_cast<double>(pool.numbers) / n;
+    state.counters["failed_share"] = done ? static_cast<double>(failed) / done : 0.0;
+}
+
 /// The tolerance model's inputs for a large case (rows x classes, 1M values at 8 x 128000): the
 /// problem's measure and the gradient's magnitudes, which scan every value.
 void BM_measure_problem(benchmark::State& state) {
@@ -179,6 +253,7 @@ BENCHMARK(BM_encode_request)->XENTCHECK_SHAPES;
 BENCHMARK(BM_decode_response)->XENTCHECK_SHAPES;
 BENCHMARK(BM_compare_with_reference)->XENTCHECK_SHAPES;
 BENCHMARK(BM_per_request_overhead)->XENTCHECK_SHAPES;
+BENCHMARK(BM_per_request_check_mix);
 BENCHMARK(BM_measure_problem)->Args({8, 128000})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_compare_values)->Args({8, 128000})->Unit(benchmark::kMicrosecond);
 
