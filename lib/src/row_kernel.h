@@ -71,9 +71,9 @@ row_scan<T> scan_row(std::span<const T> row) {
 /// exp(z - m) for z <= m with m finite, without the rounding of the subtraction: d = fl(z - m)
 /// and its exact error err (TwoSum, so z - m = d + err exactly), then exp(z - m) =
 /// exp(d) e^err = exp(d) (1 + err) to second order (|err| <= ulp(d) / 2, below u wherever
-/// exp(d) is not 0). Without this
-/// a spread of 700 between logits costs up to 700 ulps of relative accuracy. Where d is -inf
-/// (z = -inf, or z - m overflows) err is NaN and exp(d) = 0 is returned as it is.
+/// exp(d) is not 0). Without this a spread of 700 between logits costs up to 700 ulps of
+/// relative accuracy. Where d is -inf (z = -inf, or z - m overflows) err is NaN, and where exp(d)
+/// is 0 err may be huge: exp(d) = 0 is returned as it is.
 template <class T>
 T shifted_exp(const T& z, const T& m) {
     using R = real_t<T>;
@@ -86,8 +86,8 @@ T shifted_exp(const T& z, const T& m) {
         ed = exp_nonpositive(d);  // long double: as accurate as expl, faster (others: std::exp)
     }
     // Where z - m is exact (err = 0, the usual case) the product would give ed back. Where ed is 0
-    // (d below -745 in double) err may be far from small (ulp(d) / 2 of a d near -1e300), and
-    // 0 (1 + err) would be -0: a probability of -0, where PyTorch gives 0.
+    // (d below -745 in double, -11400 in long double) err may be far from small (ulp(d) / 2 of a
+    // d near -1e300), and 0 (1 + err) would be -0: a probability of -0, where PyTorch gives 0.
     if (err == 0 || !finite_value(err) || ed == T(0)) return ed;
     return ed * (R(1) + err);
 }
