@@ -179,8 +179,9 @@ TEST(NumberText, NumbersAreShortestAndSigned) {
 
 TEST(NumberText, DyadicNumbersAreToCharsText) {
     // Multiples of 2^-16 whose exact decimal has at most 15 digits are written from that
-    // decimal without Dragonbox (json_numbers.cpp): the generators' logits (k/16, 709 + k/16,
-    // k/16 * 1000, m 2^-16) and random ones, both signs, at and beyond the 15-digit edge.
+    // decimal without Dragonbox, the shortest of them from one register (json_numbers.cpp): the
+    // generators' logits (k/16, 709 + k/16, k/16 * 1000, m 2^-16) and random ones, both signs, at
+    // and beyond the 15-digit edge.
     std::mt19937_64 rng(77);
     long failures = 0;
     const auto expect_to_chars = [&](double v) {
@@ -199,6 +200,22 @@ TEST(NumberText, DyadicNumbersAreToCharsText) {
         const auto n = static_cast<std::int64_t>(rng() >> (rng() % 64));
         expect_to_chars(
             std::ldexp(static_cast<double>(k % 2 ? n : -n), -static_cast<int>(rng() % 20)));
+    }
+    // Every short form the one-register writer takes and its edges: k 2^-b for b up to 12 and
+    // k below 2^15 ("0.5", "0.0625", "0.0009765625", "12.375"), and below 2^20 with 1 to 4
+    // fraction bits ("1048575.5", "999999.5"), both signs.
+    for (int b = 1; b <= 12; ++b) {
+        for (std::int64_t k = 1; k < (1 << 15); ++k) {
+            expect_to_chars(std::ldexp(static_cast<double>(k), -b));
+            expect_to_chars(-std::ldexp(static_cast<double>(k), -b));
+        }
+    }
+    for (int b = 1; b <= 4; ++b) {
+        for (std::int64_t k = (std::int64_t{1} << (20 + b)) - 3000;
+             k < (std::int64_t{1} << (20 + b)) + 3000; ++k)
+            expect_to_chars(std::ldexp(static_cast<double>(k), -b));
+        for (std::int64_t k = (999999ll << b) - 3000; k < (999999ll << b) + 3000; ++k)
+            expect_to_chars(std::ldexp(static_cast<double>(k), -b));
     }
     EXPECT_EQ(failures, 0);
 }

@@ -71,6 +71,53 @@ fmt::detail::dragonbox::decimal_fp<double> shortest_decimal(double value) noexce
     return fmt::detail::dragonbox::to_decimal(value);
 }
 
+/// The text of a short dyadic value, built in one 64-bit register and stored once, or null
+/// when `value` (finite, positive) is not one: a multiple of 2^-16 below 2^20 that is not an
+/// integer, whose exact decimal s 10^-b has at most 7 digits and whose text at most 8
+/// characters ("2.25", "-7.0625" without its sign, "0.0625"): most generated logits. Such a
+/// decimal is the shortest (see shortest_decimal) and has no trailing zero (s = odd 5^b), and
+/// its plain form is to_chars's: it wins over scientific when digits precede the point, and
+/// after "0." while at most 2 zeros precede the digits (3 for two digits or more), which within
+/// 8 characters they always do (at most one does: s >= 5^b has nearly b digits). The
+/// general path stores the digits in a buffer and reloads them at another offset, which waits
+/// for the stores (store forwarding fails): 17 to 19 against 23 ns a number on a repeated
+/// "2.25" in a scratch benchmark, 21 to 23 against 26 to 27 on generated logits.
+char* write_short_dyadic(char* out, double value) noexcept {
+    if constexpr (std::endian::native != std::endian::little) return nullptr;
+    if (!(value < 0x1p20)) return nullptr;
+    const double scaled = value * 0x1p16;  // exact: a power of two
+    const auto n = static_cast<std::uint64_t>(scaled);
+    if (static_cast<double>(n) != scaled) return nullptr;
+    const int twos = std::countr_zero(n);  // n > 0: value is positive
+    if (twos >= 16) return nullptr;        // an integer
+    const int b = 16 - twos;               // digits after the point
+    static constexpr std::uint64_t powers_of_five[11] = {
+        1, 5, 25, 125, 625, 3125, 15625, 78125, 390625, 1953125, 9765625};
+    if (b > 10) return nullptr;  // 5^11 alone has 8 digits
+    const std::uint64_t s = (n >> twos) * powers_of_five[b];
+    if (s >= 10000000) return nullptr;
+    const int digits = common::count_digits(s);
+    const int before_point = digits - b;
+    const int zeros = before_point > 0 ? 0 : -before_point;  // after "0."
+    const int length = before_point > 0 ? digits + 1 : 2 + zeros + digits;
+    if (length > 8) return nullptr;
+    // The digits in the word's lowest bytes, first digit lowest (1 <= digits <= 7).
+    const std::uint64_t d =
+        common::eight_digit_chars(static_cast<std::uint32_t>(s)) >> (8 * (8 - digits));
+    // "ddd.ddd": the first before_point digits, the point, the rest; or "0.00ddd". Both are
+    // formed and one chosen (no branch on the layout, which varies from number to number).
+    const int ip = before_point > 0 ? before_point : 0;
+    const std::uint64_t low_mask = (std::uint64_t{1} << (8 * ip)) - 1;  // ip <= 6
+    const std::uint64_t with_point =
+        (d & low_mask) | std::uint64_t{'.'} << (8 * ip) | (d >> (8 * ip)) << (8 * ip + 8);
+    const int prefix = 8 * (2 + zeros);  // "0." and the zeros: at most 56 bits
+    const std::uint64_t fraction =
+        (0x3030303030302E30ull & ((std::uint64_t{1} << prefix) - 1)) | d << prefix;
+    const std::uint64_t text = before_point > 0 ? with_point : fraction;
+    std::memcpy(out, &text, 8);
+    return out + length;
+}
+
 /// The text std::to_chars(first, last, value) writes for a finite, nonzero, positive value,
 /// from Dragonbox's shortest round-trip digits (the digits to_chars selects: the fewest that
 /// read back exactly, the nearest when several do): plain or scientific notation, whichever is
@@ -142,7 +189,9 @@ char* write_json_number(char* out, double value) noexcept {
         *out = '0';
         return out + 1;
     }
-    return write_to_chars_form(out, std::bit_cast<double>(bits & ~(1ull << 63)));
+    const double magnitude = std::bit_cast<double>(bits & ~(1ull << 63));
+    if (char* const end = write_short_dyadic(out, magnitude)) return end;
+    return write_to_chars_form(out, magnitude);
 }
 
 }  // namespace detail

@@ -20,18 +20,24 @@ inline constexpr std::array<char, 200> two_digits = [] {
     return t;
 }();
 
-/// Writes `v` < 10^8 as exactly 8 digits (leading zeros included) with one 8-byte store: the
-/// two 4-digit halves, then the 2-digit quarters, then the digits, split in parallel in the
-/// lanes of one 64-bit word (each step's multiply-shift is the exact quotient for its lane's
-/// range: x * 10486 >> 20 == x / 100 for x < 10^4, x * 103 >> 10 == x / 10 for x < 100).
-inline void write_8_digits(char* out, std::uint32_t v) noexcept {
+/// The 8 ASCII digits of `v` < 10^8 (leading zeros included) in one 64-bit word, the first
+/// digit in the lowest byte: the two 4-digit halves, then the 2-digit quarters, then the
+/// digits, split in parallel in the lanes of the word (each step's multiply-shift is the exact
+/// quotient for its lane's range: x * 10486 >> 20 == x / 100 for x < 10^4, x * 103 >> 10 ==
+/// x / 10 for x < 100).
+inline std::uint64_t eight_digit_chars(std::uint32_t v) noexcept {
     const std::uint64_t hi = v / 10000, lo = v % 10000;
     std::uint64_t x = hi | lo << 32;
     std::uint64_t q = ((x * 10486) >> 20) & 0x0000007F0000007Full;
     x = q | (x - q * 100) << 16;
     q = ((x * 103) >> 10) & 0x000F000F000F000Full;
     x = q | (x - q * 10) << 8;
-    x |= 0x3030303030303030ull;  // the first digit in the lowest byte
+    return x | 0x3030303030303030ull;
+}
+
+/// Writes `v` < 10^8 as exactly 8 digits (leading zeros included) with one 8-byte store.
+inline void write_8_digits(char* out, std::uint32_t v) noexcept {
+    const std::uint64_t x = eight_digit_chars(v);
     if constexpr (std::endian::native == std::endian::little) {
         std::memcpy(out, &x, 8);
     } else {
