@@ -31,20 +31,37 @@ void copy_block(char* out, const char* in) noexcept {
     std::memcpy(out, in, N);
 }
 
+/// 5^b for b = 0..16: a dyadic fraction odd 2^-b is the decimal odd 5^b 10^-b.
+constexpr std::uint64_t powers_of_five[17] = {
+    1,       5,       25,       125,       625,        3125,       15625,       78125,       390625,
+    1953125, 9765625, 48828125, 244140625, 1220703125, 6103515625, 30517578125, 152587890625};
+
+/// A finite, positive value below 2^40 that is a multiple of 2^-16 but not an integer, as
+/// odd 2^-b with odd odd and 1 <= b <= 16; b = 0 for any other value. Its exact decimal is
+/// odd 5^b 10^-b, whose significand odd 5^b has no trailing zero.
+struct dyadic_fraction {
+    std::uint64_t odd = 0;
+    int b = 0;
+};
+dyadic_fraction as_dyadic_fraction(double value) noexcept {
+    if (!(value < 0x1p40)) return {};
+    const double scaled = value * 0x1p16;  // exact: a power of two
+    const auto n = static_cast<std::uint64_t>(scaled);
+    if (static_cast<double>(n) != scaled) return {};
+    const int twos = std::countr_zero(n);  // n > 0: value is positive
+    if (twos >= 16) return {};             // an integer
+    return {n >> twos, 16 - twos};
+}
+
 /// The shortest round-trip decimal of a finite, positive value (Dragonbox's to_decimal: the
-/// significand without trailing zeros, and its power of ten). A value that is a multiple of
-/// 2^-16 below 2^40 whose exact decimal has at most 15 significant digits is that decimal:
+/// significand without trailing zeros, and its power of ten). A dyadic fraction (see
+/// as_dyadic_fraction) whose exact decimal has at most 15 significant digits is that decimal:
 /// no other decimal of 15 digits or fewer reads back as the same double (DBL_DIG), so neither
 /// a shorter one nor another of the same length lies in its rounding interval. Such values are
 /// most of what check sends (the generators' logits are mostly multiples of 1/16), and this
-/// takes a few integer operations where Dragonbox takes its 128-bit products; their
-/// significand odd * 5^b (b = 16 - the power of two in value 2^16) has no trailing zero.
-/// Integers and everything else: Dragonbox.
+/// takes a few integer operations where Dragonbox takes its 128-bit products. Integers and
+/// everything else: Dragonbox.
 fmt::detail::dragonbox::decimal_fp<double> shortest_decimal(double value) noexcept {
-    static constexpr std::uint64_t powers_of_five[17] = {
-        1,         5,          25,         125,         625,         3125,
-        15625,     78125,      390625,     1953125,     9765625,     48828125,
-        244140625, 1220703125, 6103515625, 30517578125, 152587890625};
     // floor(10^15 / 5^b) per b: odd below it has odd 5^b < 10^15 (a table: dividing per
     // number took a 64-bit division's latency).
     static constexpr auto odd_limits = [] {
@@ -53,48 +70,33 @@ fmt::detail::dragonbox::decimal_fp<double> shortest_decimal(double value) noexce
             t[b] = 1000000000000000ull / powers_of_five[b];
         return t;
     }();
-    if (value < 0x1p40) {
-        const double scaled = value * 0x1p16;  // exact: a power of two
-        const auto n = static_cast<std::uint64_t>(scaled);
-        if (static_cast<double>(n) == scaled) {
-            const int twos = std::countr_zero(n);  // n > 0: value is positive
-            if (twos < 16) {
-                const int b = 16 - twos;
-                const std::uint64_t odd = n >> twos;
-                // odd 5^b < 10^15: at most 15 digits (and no overflow).
-                if (odd < odd_limits[static_cast<std::size_t>(b)]) {
-                    return {odd * powers_of_five[b], -b};
-                }
-            }
-        }
+    const dyadic_fraction f = as_dyadic_fraction(value);
+    // odd 5^b < 10^15: at most 15 digits (and no overflow).
+    if (f.b != 0 && f.odd < odd_limits[static_cast<std::size_t>(f.b)]) {
+        return {f.odd * powers_of_five[f.b], -f.b};
     }
     return fmt::detail::dragonbox::to_decimal(value);
 }
 
 /// The text of a short dyadic value, built in one 64-bit register and stored once, or null
-/// when `value` (finite, positive) is not one: a multiple of 2^-16 below 2^20 that is not an
-/// integer, whose exact decimal s 10^-b has at most 7 digits and whose text at most 8
-/// characters ("2.25", "-7.0625" without its sign, "0.0625"): most generated logits. Such a
-/// decimal is the shortest (see shortest_decimal) and has no trailing zero (s = odd 5^b), and
-/// its plain form is to_chars's: it wins over scientific when digits precede the point, and
-/// after "0." while at most 2 zeros precede the digits (3 for two digits or more), which within
-/// 8 characters they always do (at most one does: s >= 5^b has nearly b digits). The
-/// general path stores the digits in a buffer and reloads them at another offset, which waits
-/// for the stores (store forwarding fails): 17 to 19 against 23 ns a number on a repeated
-/// "2.25" in a scratch benchmark, 21 to 23 against 26 to 27 on generated logits.
+/// when `value` (finite, positive) is not one: a dyadic fraction (see as_dyadic_fraction) below
+/// 2^20 whose exact decimal s 10^-b has at most 7 digits and whose text at most 8 characters
+/// ("2.25", "-7.0625" without its sign, "0.0625"): most generated logits. Such a decimal is the
+/// shortest (see shortest_decimal), and its plain form is to_chars's: it wins over scientific
+/// when digits precede the point, and after "0." while at most 2 zeros precede the digits (3
+/// for two digits or more), which within 8 characters they always do (at most one does:
+/// s >= 5^b has nearly b digits). The general path stores the digits in a buffer and reloads
+/// them at another offset, which waits for the stores (store forwarding fails): 17 to 19
+/// against 23 ns a number on a repeated "2.25" in a scratch benchmark, 21 to 23 against 26 to
+/// 27 on generated logits.
 char* write_short_dyadic(char* out, double value) noexcept {
     if constexpr (std::endian::native != std::endian::little) return nullptr;
     if (!(value < 0x1p20)) return nullptr;
-    const double scaled = value * 0x1p16;  // exact: a power of two
-    const auto n = static_cast<std::uint64_t>(scaled);
-    if (static_cast<double>(n) != scaled) return nullptr;
-    const int twos = std::countr_zero(n);  // n > 0: value is positive
-    if (twos >= 16) return nullptr;        // an integer
-    const int b = 16 - twos;               // digits after the point
-    static constexpr std::uint64_t powers_of_five[11] = {
-        1, 5, 25, 125, 625, 3125, 15625, 78125, 390625, 1953125, 9765625};
-    if (b > 10) return nullptr;  // 5^11 alone has 8 digits
-    const std::uint64_t s = (n >> twos) * powers_of_five[b];
+    const dyadic_fraction f = as_dyadic_fraction(value);
+    // b > 10: 5^11 alone has 8 digits (b = 0: not a dyadic fraction).
+    if (f.b == 0 || f.b > 10) return nullptr;
+    const int b = f.b;
+    const std::uint64_t s = f.odd * powers_of_five[b];
     if (s >= 10000000) return nullptr;
     const int digits = common::count_digits(s);
     const int before_point = digits - b;
