@@ -126,7 +126,7 @@ XENTCHECK_AVX2 extended_block extended_exp_block(const double* z, double m, doub
             _mm256_cmpeq_epi64(index, _mm256_set1_epi64x(static_cast<long long>(excluded))));
         const __m256d padding = _mm256_castsi256_pd(
             _mm256_cmpgt_epi64(index, _mm256_set1_epi64x(static_cast<long long>(n) - 1)));
-        // Lanes in [deep_min, fast_min) but the excluded one come back scaled by 2^(1024 s)
+        // Lanes in [deep_min, fast_min) but the excluded one come back scaled by 2^(1000 s)
         // (s = steps_j); lanes below zero_below (-inf among them: z - m = -inf) but the
         // excluded one are exactly 0; the other lanes outside [fast_min, 0] go back to the
         // caller.
@@ -141,14 +141,18 @@ XENTCHECK_AVX2 extended_block extended_exp_block(const double* z, double m, doub
         const __m256d zeroed = _mm256_or_pd(out, vanishing);
         __m256d k;
         const dd4 e = exp_dd4(x.hi, x.lo, k);
-        // 2^k' with k' = k + 1024 s: s = 0 in the fast range (k >= -938), and for deep lanes
-        // (k in [-16380, -939]) s = round(-k / 1024), so k' lies in [-512, 512] and neither
-        // part of the double-double comes near double's subnormal range. Its bits: k' + 1023
+        // 2^k' with k' = k + 1000 s: s = 0 in the fast range (k >= -938), and for deep lanes
+        // (k in [-16380, -939]) s = round(-k / 1000), so k' lies in [-500, 500] and neither
+        // part of the double-double comes near double's subnormal range. Steps of 2^1000, not
+        // 2^1024: the caller's factor 2^(-1000 s) is a normal long double for every s up to 16,
+        // where 2^(-1024 16) is subnormal, and an x87 product with a subnormal operand is a
+        // microcode assist (an 8x16 truth with shifts near -11200 took 32.7 us, 6 elsewhere).
+        // Its bits: k' + 1023
         // + 1.5 2^52 holds k' + 1023 (in [0, 2047)) in its low bits, shifted to the exponent.
         const __m256d s =
-            _mm256_and_pd(deep, _mm256_round_pd(_mm256_mul_pd(k, _mm256_set1_pd(-1.0 / 1024)),
+            _mm256_and_pd(deep, _mm256_round_pd(_mm256_mul_pd(k, _mm256_set1_pd(-1.0 / 1000)),
                                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-        const __m256d k_scaled = _mm256_fmadd_pd(s, _mm256_set1_pd(1024.0), k);
+        const __m256d k_scaled = _mm256_fmadd_pd(s, _mm256_set1_pd(1000.0), k);
         const __m256d scale = _mm256_castsi256_pd(_mm256_slli_epi64(
             _mm256_castpd_si256(_mm256_add_pd(k_scaled, _mm256_set1_pd(0x1.8p52 + 1023))), 52));
         // Declined and vanishing lanes are written as 0 rather than whatever the formula gave

@@ -92,12 +92,16 @@ T shifted_exp(const T& z, const T& m) {
     return ed * (R(1) + err);
 }
 
-/// 2^(-1024 s) for s in [0, 16]: the factors of extended_exp_block's deep entries, as long
-/// doubles read from memory (built from bits each time they would wait for two stores).
+/// 2^(-1000 s) for s in [0, 16]: the factors of extended_exp_block's deep entries, as long
+/// doubles read from memory (built from bits each time they would wait for two stores). Every
+/// one is a normal long double: a subnormal operand would cost the x87 unit an assist.
 inline constexpr long double deep_entry_factors[17] = {
-    0x1p0L,      0x1p-1024L,  0x1p-2048L,  0x1p-3072L,  0x1p-4096L,  0x1p-5120L,
-    0x1p-6144L,  0x1p-7168L,  0x1p-8192L,  0x1p-9216L,  0x1p-10240L, 0x1p-11264L,
-    0x1p-12288L, 0x1p-13312L, 0x1p-14336L, 0x1p-15360L, 0x1p-16384L};
+    0x1p0L,      0x1p-1000L,  0x1p-2000L,  0x1p-3000L,  0x1p-4000L,  0x1p-5000L,
+    0x1p-6000L,  0x1p-7000L,  0x1p-8000L,  0x1p-9000L,  0x1p-10000L, 0x1p-11000L,
+    0x1p-12000L, 0x1p-13000L, 0x1p-14000L, 0x1p-15000L, 0x1p-16000L};
+static_assert(std::numeric_limits<long double>::digits != 64 ||
+                  deep_entry_factors[16] >= std::numeric_limits<long double>::min(),
+              "deep entry factors must be normal long doubles");
 
 /// Entries [b, b + len) (len <= extended_block_size) of a long double row whose shift m is a
 /// double, from extended_exp_block's lanes: their exponentials written to e (when wanted; the

@@ -80,7 +80,7 @@ compare_block_maxima compare_block_scan(const double* expected, const double* ac
 /// The largest block extended_exp_block takes.
 inline constexpr std::size_t extended_block_size = 64;
 
-/// Shifts below this come back from extended_exp_block scaled by a power of 2^1024: there 2^k
+/// Shifts below this come back from extended_exp_block scaled by a power of 2^1000: there 2^k
 /// and the low part of the result approach double's subnormal range, where they would lose
 /// bits.
 inline constexpr double extended_fast_min = -650.0;
@@ -109,7 +109,7 @@ struct extended_block {
 /// but for a tiny fraction of cases, about 1 + 2^-10 half-ulps at worst. For the long double
 /// reference of rows whose entries are doubles: the x87 exp of long_double_exp.h costs several
 /// times as much. Deep entries, with z_j - m in [extended_deep_min, extended_fast_min) (and
-/// not `excluded`), are below double's range: theirs is (high_j + low_j) 2^(-1024 steps_j),
+/// not `excluded`), are below double's range: theirs is (high_j + low_j) 2^(-1000 steps_j),
 /// steps_j in [1, 16] (steps_j is 0 for the others), with bit j set in `deep`. Entries with
 /// z_j - m below extended_zero_below (-inf among them) but `excluded` are exactly 0. The other
 /// entries below extended_deep_min, and `excluded` below extended_fast_min, are declined: their

@@ -45,11 +45,11 @@ struct block_maker {
 };
 
 /// Entry j of a block as the caller reads it: high + low rounded to long double, times
-/// 2^(-1024 steps) for a deep entry.
+/// 2^(-1000 steps) for a deep entry.
 ld entry_value(const xentcheck::detail::extended_block& block, const double* high,
                const double* low, const double* steps, std::size_t j) {
     const ld v = static_cast<ld>(high[j]) + static_cast<ld>(low[j]);
-    return (block.deep >> j & 1) ? std::ldexp(v, -1024 * static_cast<int>(steps[j])) : v;
+    return (block.deep >> j & 1) ? std::ldexp(v, -1000 * static_cast<int>(steps[j])) : v;
 }
 
 TEST(ExtendedExp, EachValueRoundsToWithinAHalfUlpAndAThousandthOfTheExactValue) {
@@ -147,7 +147,7 @@ TEST(ExtendedExp, EntriesOutsideItsRangeAreLeftToTheCaller) {
         EXPECT_EQ(high[j], 0.0) << j;
         EXPECT_EQ(low[j], 0.0) << j;
     }
-    // Deep entries: exp(-651) = (high + low) 2^-1024, exp(-702) likewise.
+    // Deep entries: exp(-651) = (high + low) 2^-1000, exp(-702) likewise.
     EXPECT_EQ(steps[3], 1.0);
     EXPECT_EQ(steps[7], 1.0);
     EXPECT_EQ(steps[0], 0.0);
