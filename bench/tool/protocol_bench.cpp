@@ -216,6 +216,26 @@ void BM_per_request_check_mix(benchmark::State& state) {
     state.counters["failed_share"] = done ? static_cast<double>(failed) / done : 0.0;
 }
 
+/// The truth (cross_entropy_rounded) of 8x16 rows whose other logits lie about `range(0)` below
+/// the largest: each band of shifts takes its own path (double-double lanes to -650, scaled
+/// lanes to -11354, the x87 formula to -11401, exact zeros below), and a slow one (a microcode
+/// assist, the x87 exp) shows here as a band several times slower than the others.
+void BM_truth_by_shift(benchmark::State& state) {
+    const double depth = -static_cast<double>(state.range(0));
+    std::vector<double> logits;
+    std::vector<std::int64_t> targets;
+    for (int i = 0; i < 8; ++i) {
+        for (int j = 0; j < 16; ++j)
+            logits.push_back(j == 0 ? 0.0 : depth - 0.37 * j - 0.11 * i);
+        targets.push_back(i % 16);
+    }
+    const auto t = xentcheck::target_view::indices(targets);
+    for (auto _ : state) {
+        const auto r = xentcheck::cross_entropy_rounded(logits, 16, t, {});
+        benchmark::DoNotOptimize(r.loss.data());
+    }
+}
+
 /// The tolerance model's inputs for a large case (rows x classes, 1M values at 8 x 128000): the
 /// problem's measure and the gradient's magnitudes, which scan every value.
 void BM_measure_problem(benchmark::State& state) {
@@ -254,6 +274,7 @@ BENCHMARK(BM_decode_response)->XENTCHECK_SHAPES;
 BENCHMARK(BM_compare_with_reference)->XENTCHECK_SHAPES;
 BENCHMARK(BM_per_request_overhead)->XENTCHECK_SHAPES;
 BENCHMARK(BM_per_request_check_mix);
+BENCHMARK(BM_truth_by_shift)->Arg(300)->Arg(5000)->Arg(10500)->Arg(11200)->Arg(11380)->Arg(11500);
 BENCHMARK(BM_measure_problem)->Args({8, 128000})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_compare_values)->Args({8, 128000})->Unit(benchmark::kMicrosecond);
 

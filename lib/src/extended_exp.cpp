@@ -113,7 +113,6 @@ XENTCHECK_AVX2 extended_block extended_exp_block(const double* z, double m, doub
     const __m256d neg_m = _mm256_set1_pd(-m);
     const __m256d fast_min = _mm256_set1_pd(extended_fast_min);
     const __m256d deep_min = _mm256_set1_pd(extended_deep_min);
-    const __m256d zero_below = _mm256_set1_pd(extended_zero_below);
     const __m256d zero = _mm256_setzero_pd();
     dd4 sum{zero, zero};
     std::uint64_t declined = 0, deep_lanes = 0;
@@ -126,15 +125,19 @@ XENTCHECK_AVX2 extended_block extended_exp_block(const double* z, double m, doub
             _mm256_cmpeq_epi64(index, _mm256_set1_epi64x(static_cast<long long>(excluded))));
         const __m256d padding = _mm256_castsi256_pd(
             _mm256_cmpgt_epi64(index, _mm256_set1_epi64x(static_cast<long long>(n) - 1)));
-        // Lanes in [deep_min, fast_min) but the excluded one come back scaled by 2^(1000 s)
-        // (s = steps_j); lanes below zero_below (-inf among them: z - m = -inf) but the
-        // excluded one are exactly 0; the other lanes outside [fast_min, 0] go back to the
-        // caller.
-        const __m256d deep = _mm256_andnot_pd(
-            excluded_lane, _mm256_and_pd(_mm256_cmp_pd(x.hi, deep_min, _CMP_GE_OQ),
-                                         _mm256_cmp_pd(x.hi, fast_min, _CMP_LT_OQ)));
-        const __m256d vanishing =
-            _mm256_andnot_pd(excluded_lane, _mm256_cmp_pd(x.hi, zero_below, _CMP_LT_OQ));
+        // Lanes whose exact shift x.hi + x.lo is below deep_min (-inf among them: z - m = -inf)
+        // but the excluded one are exactly 0; lanes in [deep_min, fast_min) but the excluded one
+        // come back scaled by 2^(1000 s) (s = steps_j); the other lanes outside [fast_min, 0]
+        // go back to the caller.
+        const __m256d below_deep_min =
+            _mm256_or_pd(_mm256_cmp_pd(x.hi, deep_min, _CMP_LT_OQ),
+                         _mm256_and_pd(_mm256_cmp_pd(x.hi, deep_min, _CMP_EQ_OQ),
+                                       _mm256_cmp_pd(x.lo, zero, _CMP_LT_OQ)));
+        const __m256d vanishing = _mm256_andnot_pd(excluded_lane, below_deep_min);
+        const __m256d deep =
+            _mm256_andnot_pd(_mm256_or_pd(excluded_lane, below_deep_min),
+                             _mm256_and_pd(_mm256_cmp_pd(x.hi, deep_min, _CMP_GE_OQ),
+                                           _mm256_cmp_pd(x.hi, fast_min, _CMP_LT_OQ)));
         const __m256d out = _mm256_andnot_pd(
             _mm256_or_pd(deep, vanishing), _mm256_or_pd(_mm256_cmp_pd(x.hi, fast_min, _CMP_NGE_UQ),
                                                         _mm256_cmp_pd(x.hi, zero, _CMP_NLE_UQ)));

@@ -83,6 +83,13 @@ T shifted_exp(const T& z, const T& m) {
     if constexpr (is_complex_v<T>) {
         ed = std::exp(d);
     } else {
+        if constexpr (std::is_same_v<T, long double> &&
+                      std::numeric_limits<long double>::digits == 64) {
+            // Below long double's normal range: 0, as extended_exp_block gives it (the same
+            // test of the exact shift d + err; see extended_deep_min).
+            const T floor = extended_deep_min;
+            if (d < floor || (d == floor && err < 0)) return T(0);
+        }
         ed = exp_nonpositive(d);  // long double: as accurate as expl, faster (others: std::exp)
     }
     // Where z - m is exact (err = 0, the usual case) the product would give ed back. Where ed is 0

@@ -85,14 +85,14 @@ inline constexpr std::size_t extended_block_size = 64;
 /// bits.
 inline constexpr double extended_fast_min = -650.0;
 
-/// Shifts below this go back to extended_exp_block's caller: e^-11354 > 2^-16380, so the
-/// results of the shifts above stay normal long doubles once scaled.
+/// Shifts below this give exactly 0 in the long double reference, in extended_exp_block and in
+/// shifted_exp alike (each tests the exact shift: its rounded value and its TwoSum error).
+/// e^-11354 > 2^-16380, so every exponential above it is a normal long double; below it they
+/// are subnormal or 0, under 2^-16382, where the x87 unit takes a microcode assist for every
+/// operation on them (an 8x16 truth whose shifts lay between -11354 and -11401 took 530 us
+/// against 6 us elsewhere). No output rounded to double can hold such a value or its effect
+/// on a sum; a long double output differs from the correctly rounded one by less than 2^-16382.
 inline constexpr double extended_deep_min = -11354.0;
-
-/// Shifts below this give exactly 0 in extended_exp_block: e^-11401 < 2^-16446, under half the
-/// least subnormal long double (and the long double shift of such an entry is below -11400,
-/// where exp_nonpositive gives 0 too).
-inline constexpr double extended_zero_below = -11401.0;
 
 /// What extended_exp_block computed: the sum of its fast lanes as sum_high + sum_low, the
 /// entries it left to the caller (bit j for entry j), and its deep entries (bit j).
@@ -111,9 +111,9 @@ struct extended_block {
 /// times as much. Deep entries, with z_j - m in [extended_deep_min, extended_fast_min) (and
 /// not `excluded`), are below double's range: theirs is (high_j + low_j) 2^(-1000 steps_j),
 /// steps_j in [1, 16] (steps_j is 0 for the others), with bit j set in `deep`. Entries with
-/// z_j - m below extended_zero_below (-inf among them) but `excluded` are exactly 0. The other
-/// entries below extended_deep_min, and `excluded` below extended_fast_min, are declined: their
-/// bits are set in `declined` and their outputs are 0 (never subnormal: see the source). The
+/// z_j - m below extended_deep_min (exactly: -inf among them) but `excluded` are exactly 0.
+/// `excluded` below extended_fast_min, and NaN shifts, are declined: their bits are set in
+/// `declined` and their outputs are 0 (never subnormal: see the source). The
 /// sum is of the entries neither declined nor deep, except `excluded` (>= n: none),
 /// compensated (about n 2^-106 relative). z, high, low and steps hold n rounded up to a
 /// multiple of 4 entries (the padding is read and written, never summed).

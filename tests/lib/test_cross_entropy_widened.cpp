@@ -241,6 +241,48 @@ TEST(CrossEntropyRounded, MaskedClassesGiveTheLossesOfTheArithmetic) {
         EXPECT_GT(count, 100);
 }
 
+TEST(CrossEntropyWidened, ShiftsBelowLongDoublesNormalRangeGiveZeroOnBothPaths) {
+    // Exponentials below e^-11354 (under 2^-16380) are 0 in the long double reference, on the
+    // vector path and the x87 one alike, deciding on the exact shift: no subnormal long double
+    // (each operation on one is a microcode assist) and the same zeros on both paths. Rows of
+    // shifts from -11330 down to -11420 in steps that do not fall on integers, and two rows
+    // whose shifts round to -11354 itself, just below it and just above it.
+    std::vector<double> logits;
+    const std::size_t classes = 64;
+    for (int i = 0; i < 4; ++i) {
+        logits.push_back(0.0);
+        for (std::size_t j = 1; j < classes; ++j)
+            logits.push_back(-11330.0 - 1.4321 * static_cast<double>(j) - 0.173 * i);
+    }
+    for (const double m : {1e-20, -1e-20}) {  // z - m: -11354 -/+ 1e-20
+        logits.push_back(m);
+        for (std::size_t j = 1; j < classes; ++j)
+            logits.push_back(j % 2 ? -11354.0 : -11300.0);
+    }
+    const std::size_t rows = logits.size() / classes;
+    const std::vector<std::int64_t> targets(rows, 0);
+    std::vector<std::vector<ld>> probs;
+    for (const bool scalar : {false, true}) {
+        force_scalar_kernels(scalar);
+        probs.push_back(
+            cross_entropy_widened(logits, classes, target_view::indices(targets), {}).probs);
+    }
+    force_scalar_kernels(false);
+    for (std::size_t k = 0; k < logits.size(); ++k) {
+        const std::size_t i = k / classes;
+        const ld shift = static_cast<ld>(logits[k]) - static_cast<ld>(logits[i * classes]);
+        const bool below = shift < -11354.0L || (i == 4 && logits[k] == -11354.0);
+        for (const auto& p : probs) {
+            EXPECT_NE(std::fpclassify(p[k]), FP_SUBNORMAL) << k;
+            if (below) {
+                EXPECT_EQ(p[k], 0.0L) << k << ": shift " << static_cast<double>(shift);
+            } else {
+                EXPECT_GT(p[k], 0.0L) << k << ": shift " << static_cast<double>(shift);
+            }
+        }
+    }
+}
+
 TEST(CrossEntropyRounded, ChecksItsInputsAsCrossEntropyDoes) {
     const std::vector<double> z{0, 1, 2, 3};
     const std::vector<std::int64_t> t{0, 1};

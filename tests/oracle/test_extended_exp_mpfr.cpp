@@ -136,10 +136,10 @@ TEST(ExtendedExp, EntriesOutsideItsRangeAreLeftToTheCaller) {
     const double inf = std::numeric_limits<double>::infinity();
     alignas(32) double z[8] = {-1.0, -inf, 2.0, -649.0, -11353.0, -20000.0, 2.0, -700.0};
     alignas(32) double high[8], low[8], steps[8];
-    // m = 2: shifts -3, -inf, 0, -651, -11355, -20002, 0, -702; entry 6 excluded. Entries 1
-    // and 5 are exactly 0, entry 4 is the caller's (between the deep and the zero ranges).
+    // m = 2: shifts -3, -inf, 0, -651, -11355, -20002, 0, -702; entry 6 excluded. Entries 1,
+    // 4 and 5 lie below extended_deep_min: exactly 0.
     const auto block = extended_exp_block(z, 2.0, high, low, steps, 8, 6);
-    EXPECT_EQ(block.declined, 0b0001'0000u);
+    EXPECT_EQ(block.declined, 0u);
     EXPECT_EQ(block.deep, 0b1000'1000u);
     EXPECT_EQ(high[2], 1.0);
     EXPECT_EQ(low[2], 0.0);
@@ -162,13 +162,29 @@ TEST(ExtendedExp, EntriesOutsideItsRangeAreLeftToTheCaller) {
         << static_cast<double>(got);
     // The excluded entry is never deep: below extended_fast_min it is declined.
     const auto excluding_3 = extended_exp_block(z, 2.0, high, low, steps, 8, 3);
-    EXPECT_EQ(excluding_3.declined, 0b0001'1000u);
+    EXPECT_EQ(excluding_3.declined, 0b0000'1000u);
     EXPECT_EQ(excluding_3.deep, 0b1000'0000u);
     // Entries past n are neither declined, deep nor summed.
     const auto first = extended_exp_block(z, 2.0, high, low, steps, 1, 1);
     EXPECT_EQ(first.declined, 0u);
     EXPECT_EQ(first.deep, 0u);
     EXPECT_EQ(static_cast<ld>(first.sum_high) + first.sum_low, static_cast<ld>(high[0]) + low[0]);
+}
+
+TEST(ExtendedExp, TheZeroBoundTestsTheExactShift) {
+    // z - m rounds to extended_deep_min itself in both cases; its TwoSum error decides: below
+    // the bound the entry is 0, above it is deep (as shifted_exp decides on the x87 path).
+    if (!vector_kernels_enabled()) GTEST_SKIP() << "no AVX2 + FMA";
+    const double bound = xentcheck::detail::extended_deep_min;
+    alignas(32) double z[4] = {bound, bound, 0.0, 0.0};
+    alignas(32) double high[4], low[4], steps[4];
+    for (const double m : {1e-20, -1e-20}) {
+        z[2] = z[3] = m;  // the shift's own entries: exp(0)
+        const auto block = extended_exp_block(z, m, high, low, steps, 4, 4);
+        EXPECT_EQ(block.declined, 0u) << m;
+        EXPECT_EQ(block.deep, m > 0 ? 0u : 0b0011u) << m;
+        EXPECT_EQ(high[0] == 0.0, m > 0) << m;
+    }
 }
 
 /// |high + low - exact| / scale for a double-double against an MPFR value.
