@@ -17,7 +17,7 @@ namespace {
 constexpr double inv_ln2_64 = 0x1.71547652b82fep+6;  // 64 / ln 2
 constexpr double round_shift = 0x1.8p52;             // x + 1.5 2^52 rounds x to an integer
 // ln2/64 = l1 + l2 + l3 + (below 2^-152), l1 of 37 bits. x - n l1 is exact as one fused
-// multiply-add, for every |x| <= 11354 (|n| <= 1048299 < 2^20) though n l1 alone may not be: it
+// multiply-add, for every |x| <= 11000 (|n| <= 1015658 < 2^20) though n l1 alone may not be: it
 // is a multiple of 2^-43, x too where |x| >= 2^9 (below, |n| < 2^16 and n l1 is exact), and the
 // difference, below 2^-6, then fits in 37 bits (and is x itself where n = 0).
 constexpr double l1 = 0x1.62e42fefa0000p-7;
@@ -145,7 +145,7 @@ XENTCHECK_AVX2 extended_block extended_exp_block(const double* z, double m, doub
         __m256d k;
         const dd4 e = exp_dd4(x.hi, x.lo, k);
         // 2^k' with k' = k + 1000 s: s = 0 in the fast range (k >= -938), and for deep lanes
-        // (k in [-16380, -939]) s = round(-k / 1000), so k' lies in [-500, 500] and neither
+        // (k in [-15870, -939]) s = round(-k / 1000), so k' lies in [-500, 500] and neither
         // part of the double-double comes near double's subnormal range. Steps of 2^1000, not
         // 2^1024: the caller's factor 2^(-1000 s) is a normal long double for every s up to 16,
         // where 2^(-1024 16) is subnormal, and an x87 product with a subnormal operand is a

@@ -87,12 +87,15 @@ inline constexpr double extended_fast_min = -650.0;
 
 /// Shifts below this give exactly 0 in the long double reference, in extended_exp_block and in
 /// shifted_exp alike (each tests the exact shift: its rounded value and its TwoSum error).
-/// e^-11354 > 2^-16380, so every exponential above it is a normal long double; below it they
-/// are subnormal or 0, under 2^-16382, where the x87 unit takes a microcode assist for every
-/// operation on them (an 8x16 truth whose shifts lay between -11354 and -11401 took 530 us
-/// against 6 us elsewhere). No output rounded to double can hold such a value or its effect
-/// on a sum; a long double output differs from the correctly rounded one by less than 2^-16382.
-inline constexpr double extended_deep_min = -11354.0;
+/// e^-11000 > 2^-15870. Below 2^-16382 an exponential is a subnormal long double, and within
+/// 64 binades above it the TwoSum errors of its sums are; the x87 unit takes a microcode
+/// assist for every operation on a subnormal (an 8x16 truth took 530 us with its shifts
+/// between -11354 and -11401, 87 us between -11350 and -11356, against 6 us elsewhere). The
+/// 512 binades left above 2^-16382 keep the products with the reference's scale factors
+/// (1 / N, weights, smoothing) out of that range too. No output rounded to double can hold such
+/// a value or its effect on a sum; a long double output differs from the correctly rounded one
+/// by less than 2^-15870 there.
+inline constexpr double extended_deep_min = -11000.0;
 
 /// What extended_exp_block computed: the sum of its fast lanes as sum_high + sum_low, the
 /// entries it left to the caller (bit j for entry j), and its deep entries (bit j).

@@ -26,7 +26,7 @@ using xentcheck::detail::vector_kernels_enabled;
 /// rounded and its TwoSum error counts).
 struct block_maker {
     std::mt19937_64 rng;
-    std::uniform_real_distribution<double> deep{-11350, -650}, wide{-650, 0}, near{-40, 0},
+    std::uniform_real_distribution<double> deep{-10990, -650}, wide{-650, 0}, near{-40, 0},
         small{-0.02, 0}, tiny{-1e-3, 0}, shift{-1000, 1000};
 
     double fill(double* z, std::size_t n, std::size_t k) {
