@@ -44,7 +44,7 @@ XENTCHECK_AVX2 inline dd4 fast_two_sum(__m256d a, __m256d b) {
     return {s, _mm256_sub_pd(b, _mm256_sub_pd(s, a))};
 }
 
-/// exp(xh + xl) as (hi + lo) 2^k for x in [extended_deep_min, 0], |xl| <= ulp(xh) / 2: hi + lo
+/// exp(xh + xl) as (hi + lo) 2^k for x in [long_double_exp_floor, 0], |xl| <= ulp(xh) / 2: hi + lo
 /// within about 2^-74 relative of the exact value (hi in [0.99, 2)); `k` is k, as a double.
 XENTCHECK_AVX2 inline dd4 exp_dd4(__m256d xh, __m256d xl, __m256d& k) {
     const __m256d t = _mm256_fmadd_pd(xh, _mm256_set1_pd(inv_ln2_64), _mm256_set1_pd(round_shift));
@@ -112,7 +112,7 @@ XENTCHECK_AVX2 extended_block extended_exp_block(const double* z, double m, doub
                                                  std::size_t excluded) noexcept {
     const __m256d neg_m = _mm256_set1_pd(-m);
     const __m256d fast_min = _mm256_set1_pd(extended_fast_min);
-    const __m256d deep_min = _mm256_set1_pd(extended_deep_min);
+    const __m256d deep_min = _mm256_set1_pd(long_double_exp_floor);
     const __m256d zero = _mm256_setzero_pd();
     dd4 sum{zero, zero};
     std::uint64_t declined = 0, deep_lanes = 0;

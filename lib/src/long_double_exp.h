@@ -85,6 +85,18 @@ inline constexpr exp2_64th exp2_64ths[64] = {
     {0x1.fa7c1819e90d8p+0, 0x1.74853f3a5931ep-55},
 };
 
+/// Shifts below this give exactly 0 in the long double reference, in extended_exp_block and in
+/// shifted_exp alike (each tests the exact shift: its rounded value and its TwoSum error).
+/// e^-11000 > 2^-15870. Below 2^-16382 an exponential is a subnormal long double, and within
+/// 64 binades above it the TwoSum errors of its sums are; the x87 unit takes a microcode
+/// assist for every operation on a subnormal (an 8x16 truth took 530 us with its shifts
+/// between -11354 and -11401, 87 us between -11350 and -11356, against 6 us elsewhere). The
+/// 512 binades left above 2^-16382 keep the products with the reference's scale factors
+/// (1 / N, weights, smoothing) out of that range too. No output rounded to double can hold such
+/// a value or its effect on a sum; a long double output differs from the correctly rounded one
+/// by less than 2^-15870 there.
+inline constexpr double long_double_exp_floor = -11000.0;
+
 /// exp(d) for d <= 0 as x87 long double, within 0.52 ulp of the exact value (4 x 10^6
 /// arguments in [-11355, 0], [-40, 0], [-0.02, 0] and [-1e-3, 0] against MPFR: 0.515 ulp at
 /// worst; glibc's expl 1.114) and about 4x faster than expl here (12 to 24 ns per value against
@@ -95,12 +107,9 @@ inline constexpr exp2_64th exp2_64ths[64] = {
 /// x87 unit loads 10-byte values in several micro-ops, and those loads, not the arithmetic,
 /// bounded the previous version (22 to 35 ns per value, measured interleaved; 0.520 ulp at worst
 /// on the same arguments, of which 2591 round differently now, 1104 of them farther from the
-/// exact value). Below -11400 (and at -inf) exactly 0: e^d < 2^-16446, under half the least
-/// subnormal long double, so 0 is the correctly rounded result, and std::exp would reach it
-/// through glibc's expl, which on this x87 unit costs 0.2 to 0.5 us per value (its floating-point
-/// environment calls and the underflow's microcode assist; the large logit regimes have
-/// hundreds of such entries per problem). Where the result would be subnormal, for NaN and for
-/// d > 0: std::exp. Other types: std::exp.
+/// exact value). Below -11355 (where results turn subnormal), for NaN and for d > 0: std::exp,
+/// slow there (0.2 to 0.5 us a value on this x87 unit); the reference never asks below
+/// long_double_exp_floor. Other types: std::exp.
 template <class T>
 [[gnu::always_inline]] inline T exp_nonpositive(T d) {
     if constexpr (!std::is_same_v<T, long double> ||
@@ -108,7 +117,7 @@ template <class T>
         return std::exp(d);
     } else {
         using ld = long double;
-        if (!(d >= -11355.0L && d <= 0)) return d < -11400.0L ? ld(0) : std::exp(d);
+        if (!(d >= -11355.0L && d <= 0)) return std::exp(d);
         // n = round(d 64/ln2), give or take one (any nearby n keeps |r| small enough), in
         // double: d 64/ln2 + 1.5 2^52 lies where the ulp is 1, so the sum is an integer and its
         // significand's low bits are n.

@@ -86,15 +86,16 @@ T shifted_exp(const T& z, const T& m) {
         if constexpr (std::is_same_v<T, long double> &&
                       std::numeric_limits<long double>::digits == 64) {
             // Below long double's normal range: 0, as extended_exp_block gives it (the same
-            // test of the exact shift d + err; see extended_deep_min).
-            const T floor = extended_deep_min;
+            // test of the exact shift d + err; see long_double_exp_floor).
+            const T floor = long_double_exp_floor;
             if (d < floor || (d == floor && err < 0)) return T(0);
         }
         ed = exp_nonpositive(d);  // long double: as accurate as expl, faster (others: std::exp)
     }
     // Where z - m is exact (err = 0, the usual case) the product would give ed back. Where ed is 0
-    // (d below -745 in double, -11400 in long double) err may be far from small (ulp(d) / 2 of a
-    // d near -1e300), and 0 (1 + err) would be -0: a probability of -0, where PyTorch gives 0.
+    // (d below -745 in double; long double stops at its floor above) err may be far from small
+    // (ulp(d) / 2 of a d near -1e300), and 0 (1 + err) would be -0: a probability of -0, where
+    // PyTorch gives 0.
     if (err == 0 || !finite_value(err) || ed == T(0)) return ed;
     return ed * (R(1) + err);
 }

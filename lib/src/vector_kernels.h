@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "compensated_sum.h"
+#include "long_double_exp.h"
 
 namespace xentcheck::detail {
 
@@ -85,18 +86,6 @@ inline constexpr std::size_t extended_block_size = 64;
 /// bits.
 inline constexpr double extended_fast_min = -650.0;
 
-/// Shifts below this give exactly 0 in the long double reference, in extended_exp_block and in
-/// shifted_exp alike (each tests the exact shift: its rounded value and its TwoSum error).
-/// e^-11000 > 2^-15870. Below 2^-16382 an exponential is a subnormal long double, and within
-/// 64 binades above it the TwoSum errors of its sums are; the x87 unit takes a microcode
-/// assist for every operation on a subnormal (an 8x16 truth took 530 us with its shifts
-/// between -11354 and -11401, 87 us between -11350 and -11356, against 6 us elsewhere). The
-/// 512 binades left above 2^-16382 keep the products with the reference's scale factors
-/// (1 / N, weights, smoothing) out of that range too. No output rounded to double can hold such
-/// a value or its effect on a sum; a long double output differs from the correctly rounded one
-/// by less than 2^-15870 there.
-inline constexpr double extended_deep_min = -11000.0;
-
 /// What extended_exp_block computed: the sum of its fast lanes as sum_high + sum_low, the
 /// entries it left to the caller (bit j for entry j), and its deep entries (bit j).
 struct extended_block {
@@ -111,10 +100,10 @@ struct extended_block {
 /// so that rounding it once to long double's 64 bits gives that type's correctly rounded value
 /// but for a tiny fraction of cases, about 1 + 2^-10 half-ulps at worst. For the long double
 /// reference of rows whose entries are doubles: the x87 exp of long_double_exp.h costs several
-/// times as much. Deep entries, with z_j - m in [extended_deep_min, extended_fast_min) (and
+/// times as much. Deep entries, with z_j - m in [long_double_exp_floor, extended_fast_min) (and
 /// not `excluded`), are below double's range: theirs is (high_j + low_j) 2^(-1000 steps_j),
 /// steps_j in [1, 16] (steps_j is 0 for the others), with bit j set in `deep`. Entries with
-/// z_j - m below extended_deep_min (exactly: -inf among them) but `excluded` are exactly 0.
+/// z_j - m below long_double_exp_floor (exactly: -inf among them) but `excluded` are exactly 0.
 /// `excluded` below extended_fast_min, and NaN shifts, are declined: their bits are set in
 /// `declined` and their outputs are 0 (never subnormal: see the source). The
 /// sum is of the entries neither declined nor deep, except `excluded` (>= n: none),

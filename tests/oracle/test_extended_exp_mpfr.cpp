@@ -137,7 +137,7 @@ TEST(ExtendedExp, EntriesOutsideItsRangeAreLeftToTheCaller) {
     alignas(32) double z[8] = {-1.0, -inf, 2.0, -649.0, -11353.0, -20000.0, 2.0, -700.0};
     alignas(32) double high[8], low[8], steps[8];
     // m = 2: shifts -3, -inf, 0, -651, -11355, -20002, 0, -702; entry 6 excluded. Entries 1,
-    // 4 and 5 lie below extended_deep_min: exactly 0.
+    // 4 and 5 lie below long_double_exp_floor: exactly 0.
     const auto block = extended_exp_block(z, 2.0, high, low, steps, 8, 6);
     EXPECT_EQ(block.declined, 0u);
     EXPECT_EQ(block.deep, 0b1000'1000u);
@@ -172,10 +172,10 @@ TEST(ExtendedExp, EntriesOutsideItsRangeAreLeftToTheCaller) {
 }
 
 TEST(ExtendedExp, TheZeroBoundTestsTheExactShift) {
-    // z - m rounds to extended_deep_min itself in both cases; its TwoSum error decides: below
+    // z - m rounds to long_double_exp_floor itself in both cases; its TwoSum error decides: below
     // the bound the entry is 0, above it is deep (as shifted_exp decides on the x87 path).
     if (!vector_kernels_enabled()) GTEST_SKIP() << "no AVX2 + FMA";
-    const double bound = xentcheck::detail::extended_deep_min;
+    const double bound = xentcheck::detail::long_double_exp_floor;
     alignas(32) double z[4] = {bound, bound, 0.0, 0.0};
     alignas(32) double high[4], low[4], steps[4];
     for (const double m : {1e-20, -1e-20}) {
