@@ -15,6 +15,7 @@
 #include "xentcheck/checks.h"
 #include "xentcheck/cross_entropy.h"
 #include "xentcheck/properties/generators.h"
+#include "xentcheck/properties/implementation.h"
 #include "xentcheck/tolerance.h"
 
 namespace {
@@ -33,14 +34,31 @@ request bench_request(std::size_t rows, std::size_t classes) {
     return r;
 }
 
-/// The response line a correct implementation would send (computed by the reference).
-std::string response_line(const request& r, std::int64_t id) {
-    const auto ref = xentcheck::cross_entropy<double>(r.logits, r.classes, r.target(), r.options());
+/// The response line (without its '\n') carrying `values` for a request of `shape`.
+std::string response_line(const response_values& values, const response_shape& shape) {
     std::string line;
-    encode_response(id, {ref.probs, ref.loss, ref.grad}, response_shape::of(r), line);
+    encode_response(42, values, shape, line);
     line.pop_back();
     return line;
 }
+
+/// The response line a correct implementation would send (computed by the reference).
+std::string response_line(const request& r) {
+    const auto ref = xentcheck::cross_entropy<double>(r.logits, r.classes, r.target(), r.options());
+    return response_line({ref.probs, ref.loss, ref.grad}, response_shape::of(r));
+}
+
+/// An index into a pool of `size` entries that cycles through them.
+struct cycle {
+    std::size_t size = 0;
+    std::size_t next = 0;
+    /// The next index.
+    std::size_t advance() {
+        const std::size_t k = next;
+        next = next + 1 == size ? 0 : next + 1;
+        return k;
+    }
+};
 
 /// Requests as a check run sends them, each with its correct response line. A benchmark that
 /// repeats one request lets the branch predictor learn its numbers' digit counts and forms,
@@ -53,7 +71,7 @@ struct request_pool {
     static constexpr std::size_t pool_numbers = 16384;
     std::vector<request> requests;
     std::vector<std::string> lines;
-    std::size_t next = 0;
+    cycle order;
 
     request_pool(std::size_t rows, std::size_t classes) {
         const std::size_t size =
@@ -72,16 +90,13 @@ struct request_pool {
                 r.target_indices.push_back(static_cast<std::int64_t>((k * 31 + i * 7) % classes));
             }
             r.label_smoothing = 0.1;
-            lines.push_back(response_line(r, 42));
+            lines.push_back(response_line(r));
             requests.push_back(std::move(r));
         }
+        order.size = requests.size();
     }
     /// The next request's index, cycling.
-    std::size_t advance() {
-        const std::size_t k = next;
-        next = next + 1 == requests.size() ? 0 : next + 1;
-        return k;
-    }
+    std::size_t advance() { return order.advance(); }
 };
 /// Reference in long double of the double logits, rounded, with its unrounded probabilities
 /// (what problem_facts computes), tolerance model for values computed with unit roundoff `u`,
@@ -149,42 +164,31 @@ void BM_per_request_overhead(benchmark::State& state) {
 /// properties' generator (every option, target form, dtype and regime as a run draws them) at
 /// the sizes of a run of 100 cases (0 to 99, cycling), those of at most 16 classes kept (about
 /// 65% of draws), until their responses hold at least 16,384 numbers. Each with the response a
-/// correct implementation in its dtype sends (the double or float reference, as doubles).
+/// correct implementation in its dtype sends (the properties' reference in native arithmetic:
+/// double or float, as doubles).
 struct check_mix_pool {
     std::vector<xentcheck::properties::problem> problems;
     std::vector<std::string> lines;
-    std::size_t numbers = 0, rows = 0, next = 0;
+    std::size_t numbers = 0, rows = 0;
+    cycle order;
 
     check_mix_pool() {
         const auto gen = xentcheck::properties::gen_problem();
+        xentcheck::properties::reference_implementation native(
+            xentcheck::properties::reference_implementation::arithmetic::native);
         for (std::uint64_t k = 0; numbers < request_pool::pool_numbers || problems.size() < 64;
              ++k) {
             auto p = gen(rc::Random(k + 1), static_cast<int>(k % 100)).value();
             if (p.classes > 16) continue;
-            const request_ref r = to_request(p);
-            const response_shape shape = response_shape::of(r);
-            response_values values;
-            if (p.dtype == xentcheck::properties::scalar_type::float32) {
-                const auto widen = [](const std::vector<float>& f) {
-                    return std::vector<double>(f.begin(), f.end());
-                };
-                const std::vector<float> z(p.logits.begin(), p.logits.end());
-                const auto f =
-                    xentcheck::cross_entropy<float>(z, p.classes, r.target(), r.options());
-                values = {widen(f.probs), widen(f.loss), widen(f.grad)};
-            } else {
-                const auto d =
-                    xentcheck::cross_entropy<double>(p.logits, p.classes, r.target(), r.options());
-                values = {d.probs, d.loss, d.grad};
-            }
-            std::string line;
-            encode_response(42, values, shape, line);
-            line.pop_back();
+            auto values = native.evaluate(p);
             numbers += values.probs.size() + values.loss.size() + values.grad.size();
             rows += p.rows;
-            lines.push_back(std::move(line));
+            lines.push_back(response_line(
+                {std::move(values.probs), std::move(values.loss), std::move(values.grad)},
+                response_shape::of(to_request(p))));
             problems.push_back(std::move(p));
         }
+        order.size = problems.size();
     }
 };
 
@@ -196,8 +200,7 @@ void BM_per_request_check_mix(benchmark::State& state) {
     std::string out;
     std::size_t failed = 0, done = 0;
     for (auto _ : state) {
-        const std::size_t k = pool.next;
-        pool.next = k + 1 == pool.problems.size() ? 0 : k + 1;
+        const std::size_t k = pool.order.advance();
         const auto& p = pool.problems[k];
         const request_ref r = to_request(p);
         out.clear();
