@@ -217,6 +217,10 @@ TEST(NumberText, DyadicNumbersAreToCharsText) {
         for (std::int64_t k = (999999ll << b) - 3000; k < (999999ll << b) + 3000; ++k)
             expect_to_chars(std::ldexp(static_cast<double>(k), -b));
     }
+    // Dyadic fractions whose odd 5^b wraps around 2^64 to a short significand (37393, 58091,
+    // 32707): a writer that multiplied before bounding b or odd could print them short.
+    for (const double v : {0x1.5798ee2308c40p+38, 0x1.9c511dc3a41e0p+38, 0x1.fc862d3e17360p+37})
+        expect_to_chars(v);
     EXPECT_EQ(failures, 0);
 }
 

@@ -53,15 +53,16 @@ dyadic_fraction as_dyadic_fraction(double value) noexcept {
     return {n >> twos, 16 - twos};
 }
 
-/// The shortest round-trip decimal of a finite, positive value (Dragonbox's to_decimal: the
-/// significand without trailing zeros, and its power of ten). A dyadic fraction (see
-/// as_dyadic_fraction) whose exact decimal has at most 15 significant digits is that decimal:
+/// The shortest round-trip decimal of a finite, positive value, given its as_dyadic_fraction
+/// (Dragonbox's to_decimal: the significand without trailing zeros, and its power of ten). A
+/// dyadic fraction whose exact decimal has at most 15 significant digits is that decimal:
 /// no other decimal of 15 digits or fewer reads back as the same double (DBL_DIG), so neither
 /// a shorter one nor another of the same length lies in its rounding interval. Such values are
 /// most of what check sends (the generators' logits are mostly multiples of 1/16), and this
 /// takes a few integer operations where Dragonbox takes its 128-bit products. Integers and
 /// everything else: Dragonbox.
-fmt::detail::dragonbox::decimal_fp<double> shortest_decimal(double value) noexcept {
+fmt::detail::dragonbox::decimal_fp<double> shortest_decimal(double value,
+                                                            dyadic_fraction f) noexcept {
     // floor(10^15 / 5^b) per b: odd below it has odd 5^b < 10^15 (a table: dividing per
     // number took a 64-bit division's latency).
     static constexpr auto odd_limits = [] {
@@ -70,7 +71,6 @@ fmt::detail::dragonbox::decimal_fp<double> shortest_decimal(double value) noexce
             t[b] = 1000000000000000ull / powers_of_five[b];
         return t;
     }();
-    const dyadic_fraction f = as_dyadic_fraction(value);
     // odd 5^b < 10^15: at most 15 digits (and no overflow).
     if (f.b != 0 && f.odd < odd_limits[static_cast<std::size_t>(f.b)]) {
         return {f.odd * powers_of_five[f.b], -f.b};
@@ -79,8 +79,8 @@ fmt::detail::dragonbox::decimal_fp<double> shortest_decimal(double value) noexce
 }
 
 /// The text of a short dyadic value, built in one 64-bit register and stored once, or null
-/// when `value` (finite, positive) is not one: a dyadic fraction (see as_dyadic_fraction) below
-/// 2^20 whose exact decimal s 10^-b has at most 7 digits and whose text at most 8 characters
+/// when the value (finite, positive, given as its as_dyadic_fraction `f`) is not one: a dyadic
+/// fraction whose exact decimal s 10^-b has at most 7 digits and whose text at most 8 characters
 /// ("2.25", "-7.0625" without its sign, "0.0625"): most generated logits. Such a decimal is the
 /// shortest (see shortest_decimal), and its plain form is to_chars's: it wins over scientific
 /// when digits precede the point, and after "0." while at most 2 zeros precede the digits (3
@@ -89,12 +89,11 @@ fmt::detail::dragonbox::decimal_fp<double> shortest_decimal(double value) noexce
 /// them at another offset, which waits for the stores (store forwarding fails): 17 to 19
 /// against 23 ns a number on a repeated "2.25" in a scratch benchmark, 21 to 23 against 26 to
 /// 27 on generated logits.
-char* write_short_dyadic(char* out, double value) noexcept {
+char* write_short_dyadic(char* out, dyadic_fraction f) noexcept {
     if constexpr (std::endian::native != std::endian::little) return nullptr;
-    if (!(value < 0x1p20)) return nullptr;
-    const dyadic_fraction f = as_dyadic_fraction(value);
-    // b > 10: 5^11 alone has 8 digits (b = 0: not a dyadic fraction).
-    if (f.b == 0 || f.b > 10) return nullptr;
+    // b > 6: b digits after the point and at least one before it take more than 8 characters
+    // (b = 0: not a dyadic fraction). Below 2^40, b <= 6 keeps odd 5^b below 2^60: no wrap.
+    if (f.b == 0 || f.b > 6) return nullptr;
     const int b = f.b;
     const std::uint64_t s = f.odd * powers_of_five[b];
     if (s >= 10000000) return nullptr;
@@ -123,9 +122,10 @@ char* write_short_dyadic(char* out, double value) noexcept {
 /// The text std::to_chars(first, last, value) writes for a finite, nonzero, positive value,
 /// from Dragonbox's shortest round-trip digits (the digits to_chars selects: the fewest that
 /// read back exactly, the nearest when several do): plain or scientific notation, whichever is
-/// shorter, plain on a tie. Writes fixed-size blocks: `out` needs json_number_room bytes.
-char* write_to_chars_form(char* out, double value) noexcept {
-    const auto dec = shortest_decimal(value);
+/// shorter, plain on a tie (`f`: its as_dyadic_fraction). Writes fixed-size blocks: `out`
+/// needs json_number_room bytes.
+char* write_to_chars_form(char* out, double value, dyadic_fraction f) noexcept {
+    const auto dec = shortest_decimal(value, f);
     // The significand (< 10^17) as 17 digits with leading zeros, then readable slack for the
     // fixed-size copies below.
     char buffer[48] = {};
@@ -192,8 +192,10 @@ char* write_json_number(char* out, double value) noexcept {
         return out + 1;
     }
     const double magnitude = std::bit_cast<double>(bits & ~(1ull << 63));
-    if (char* const end = write_short_dyadic(out, magnitude)) return end;
-    return write_to_chars_form(out, magnitude);
+    // Both paths start from the same test of the value's binary form.
+    const dyadic_fraction f = as_dyadic_fraction(magnitude);
+    if (char* const end = write_short_dyadic(out, f)) return end;
+    return write_to_chars_form(out, magnitude, f);
 }
 
 }  // namespace detail
