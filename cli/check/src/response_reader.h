@@ -88,11 +88,9 @@ class response_reader {
                     return false;
                 }
             }
-            // A literal right here, read inline; anything else (whitespace, a token, an
-            // error) through number().
-            const char* q = p_ != end_ && (*p_ == '-' || static_cast<unsigned char>(*p_ - '0') <= 9)
-                                ? read_json_number(p_, end_, values[j])
-                                : nullptr;
+            // A literal right here, read inline (read_json_number returns null at anything
+            // else: the end, whitespace, a token, an error); the rest through number().
+            const char* q = read_json_number(p_, end_, values[j]);
             if (q) {
                 p_ = q;
             } else if (!number(values[j])) {
