@@ -264,6 +264,15 @@ namespace detail {
 
 namespace detail {
 
+/// read_json_number_general as a call, for read_json_number's fast path. Inlined there, the
+/// general path's loops share the caller's registers, and the compiler kept the fast path's
+/// words on the stack; as a call, a response's numbers took 3 to 4% less time (an interleaved
+/// in-process comparison over generated 8x16 and 1x16 responses).
+[[gnu::noinline]] inline const char* read_json_number_general_call(const char* p, const char* end,
+                                                                    double& out) {
+    return read_json_number_general(p, end, out);
+}
+
 /// 10^n for the fast path's digit counts n < 24, modulo 2^64 from 10^20 on: a wrapped entry
 /// only ever scales a nonzero integer digit by 10^20 or more, i.e. a literal of more than 19
 /// significant digits, which finish_json_number hands to std::from_chars without using w.
@@ -316,12 +325,12 @@ inline int leading_zero_chars(std::uint64_t x) noexcept {
     if constexpr (std::endian::native != std::endian::little) {
         return read_json_number_general(p, end, out);
     }
-    if (end - p < 48) return read_json_number_general(p, end, out);
+    if (end - p < 48) return detail::read_json_number_general_call(p, end, out);
     const char* const first = p;
     const bool negative = *p == '-';
     p += negative;
     const unsigned d0 = static_cast<unsigned char>(*p - '0');  // the single integer digit
-    if ((d0 > 9) | (p[1] != '.')) return read_json_number_general(first, end, out);
+    if ((d0 > 9) | (p[1] != '.')) return detail::read_json_number_general_call(first, end, out);
     p += 2;
     const std::uint64_t x0 = detail::load_word(p);
     const std::uint64_t x1 = detail::load_word(p + 8);
@@ -335,7 +344,7 @@ inline int leading_zero_chars(std::uint64_t x) noexcept {
     // No fraction digit ("1." is not JSON), 24 or more, or "0." and 8 zeros (whose significant
     // digits may start beyond the third word): the general reader decides.
     if ((n0 == 0) | (n2 == 8) | ((d0 == 0) & (zeros == 8))) {
-        return read_json_number_general(first, end, out);
+        return detail::read_json_number_general_call(first, end, out);
     }
     const int n = n0 + n1 + n2;
     const std::uint64_t fraction =
