@@ -269,7 +269,7 @@ namespace detail {
 /// words on the stack; as a call, a response's numbers took 3 to 4% less time (an interleaved
 /// in-process comparison over generated 8x16 and 1x16 responses).
 [[gnu::noinline]] inline const char* read_json_number_general_call(const char* p, const char* end,
-                                                                    double& out) {
+                                                                   double& out) {
     return read_json_number_general(p, end, out);
 }
 
