@@ -5,8 +5,8 @@
 # two addresses can differ by a few percent too (its loops' alignment), so the comparison runs
 # twice, each version once in each place, and the result is the geometric mean of the two
 # ratios (working tree / REV, below 1 when the working tree is faster) of the 10th percentile
-# and of the median of the slices' times. Identical versions came out at 0.980 to 1.000 (10th
-# percentile) and 0.997 (median) in three runs here.
+# and of the median of the slices' times. Identical versions came out at 0.980 to 1.002 (10th
+# percentile) and 0.997 to 1.011 (median) in four runs here.
 #
 #   sh bench/reader_ab.sh REV [ROUNDS]        (ROUNDS of two slices each per run, default 300)
 set -eu
