@@ -37,7 +37,8 @@ std::string response_text(std::size_t rows, std::vector<row_text>& layout, std::
     };
     constexpr std::size_t classes = 16;
     for (std::size_t i = 0; i < rows; ++i) {
-        const double scale = std::vector<double>{3, 40, 300}[rng() % 3];
+        constexpr double scales[] = {3, 40, 300};
+        const double scale = scales[rng() % 3];
         std::vector<double> z(classes), p(classes);
         for (double& v : z)
             v = scale * normal(rng);
