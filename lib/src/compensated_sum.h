@@ -27,6 +27,17 @@ R two_sum_error(R a, R b, R s) {
     return (a - (s - b_part)) + (b - b_part);
 }
 
+/// exp(d + err) from ed = exp(d) and the exact error err of the rounded shift d (TwoSum, |err| at
+/// most ulp(d) / 2): ed (1 + err), to second order. ed itself where err is 0 (the usual case:
+/// the product would give ed back), where err is not finite (d = -inf), and where ed is 0: d
+/// near -1e300 has an err near -1e284, and 0 (1 + err) would be -0, a probability of -0 where
+/// PyTorch gives 0. The one rule for the scalar rows and the vector kernels' slow lanes.
+template <class T, class R>
+T exp_with_shift_error(const T& ed, R err) {
+    if (err == R(0) || !finite_value(err) || ed == T(0)) return ed;
+    return ed * (R(1) + err);
+}
+
 /// Compensated (Neumaier) summation. Complex values are compensated in their real and
 /// imaginary parts separately, so a complex-step derivative (the imaginary part) keeps a few
 /// ulps of accuracy at large class counts too.

@@ -92,12 +92,7 @@ T shifted_exp(const T& z, const T& m) {
         }
         ed = exp_nonpositive(d);  // long double: as accurate as expl, faster (others: std::exp)
     }
-    // Where z - m is exact (err = 0, the usual case) the product would give ed back. Where ed is 0
-    // (d below -745 in double; long double stops at its floor above) err may be far from small
-    // (ulp(d) / 2 of a d near -1e300), and 0 (1 + err) would be -0: a probability of -0, where
-    // PyTorch gives 0.
-    if (err == 0 || !finite_value(err) || ed == T(0)) return ed;
-    return ed * (R(1) + err);
+    return exp_with_shift_error(ed, err);
 }
 
 /// 2^(-1000 s) for s in [0, 16]: the factors of extended_exp_block's deep entries, as long

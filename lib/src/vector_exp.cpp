@@ -48,8 +48,8 @@ XENTCHECK_AVX2 inline __m256d exp4(__m256d d, __m256d err) {
     return _mm256_fmadd_pd(scale, tmp, scale);
 }
 
-/// Lanes below fast_min (or -inf), recomputed with std::exp(d) (1 + err); -inf gives 0, and so
-/// does a d whose exp is 0 (its err may be -1e284 for a d near -1e300: 0 (1 + err) is -0).
+/// Lanes below fast_min (or -inf), recomputed as the scalar rows compute them:
+/// exp_with_shift_error(std::exp(d), err).
 XENTCHECK_AVX2 __m256d slow_lanes(__m256d value, __m256d d, __m256d err, int mask) {
     alignas(32) double v[4], dv[4], ev[4];
     _mm256_store_pd(v, value);
@@ -57,8 +57,7 @@ XENTCHECK_AVX2 __m256d slow_lanes(__m256d value, __m256d d, __m256d err, int mas
     _mm256_store_pd(ev, err);
     for (int k = 0; k < 4; ++k) {
         if ((mask >> k & 1) == 0) continue;
-        const double x = std::exp(dv[k]);
-        v[k] = std::isfinite(ev[k]) && x != 0 ? x * (1 + ev[k]) : x;
+        v[k] = exp_with_shift_error(std::exp(dv[k]), ev[k]);
     }
     return _mm256_load_pd(v);
 }
