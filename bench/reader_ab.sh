@@ -19,7 +19,7 @@ trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/rev/xentcheck/common" "$WORK/tree/xentcheck/common"
 git show "$REV:$HEADER" > "$WORK/rev/xentcheck/common/json_number_reader.h"
 cp "$HEADER" "$WORK/tree/xentcheck/common/json_number_reader.h"
-# As_a: a version in namespace xentcheck::common_a (the place of A).
+# Each version also as xentcheck::common_a, the namespace reader_ab.cpp calls A.
 for version in rev tree; do
     sed 's/^namespace xentcheck::common {/namespace xentcheck::common_a {/' \
         "$WORK/$version/xentcheck/common/json_number_reader.h" > "$WORK/${version}_as_a.h"

@@ -150,8 +150,8 @@ XENTCHECK_AVX2 extended_block extended_exp_block(const double* z, double m, doub
         // 2^1024: the caller's factor 2^(-1000 s) is a normal long double for every s up to 16,
         // where 2^(-1024 16) is subnormal, and an x87 product with a subnormal operand is a
         // microcode assist (an 8x16 truth with shifts near -11200 took 32.7 us, 6 elsewhere).
-        // Its bits: k' + 1023
-        // + 1.5 2^52 holds k' + 1023 (in [0, 2047)) in its low bits, shifted to the exponent.
+        // 2^k' from bits: k' + 1023 + 1.5 2^52 holds k' + 1023 (in [0, 2047)) in its low bits,
+        // which shifted by 52 are the exponent field.
         const __m256d s =
             _mm256_and_pd(deep, _mm256_round_pd(_mm256_mul_pd(k, _mm256_set1_pd(-1.0 / 1000)),
                                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));

@@ -41,10 +41,9 @@ inline double rounded_to_double(long double v) noexcept {
         // v's sign: the commonest case below the normal range (the large regimes' far tails),
         // settled by this comparison alone.
         if (__builtin_islessequal(magnitude, 0x1p-1075L)) return __builtin_signbit(v) ? -0.0 : 0.0;
-        if (__builtin_isless(magnitude, 0x1p-1022)) {
-            return rounded_to_double_subnormal(magnitude, __builtin_signbit(v) != 0);
-        }
-        return static_cast<double>(v);  // NaN: the conversion is fast for it
+        // What is left: the subnormal range, and NaN (whose conversion is fast).
+        if (__builtin_isnan(magnitude)) return static_cast<double>(v);
+        return rounded_to_double_subnormal(magnitude, __builtin_signbit(v) != 0);
     }
 }
 
