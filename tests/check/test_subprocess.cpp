@@ -103,6 +103,20 @@ TEST_F(Subprocess, WritingToAnExitedChildIsABrokenPipeNotADeadParent) {
     p.kill();
 }
 
+TEST_F(Subprocess, WritingToAnExitedChildWhileSigpipeIsIgnoredIsABrokenPipe) {
+    // The plain-write path (`xentcheck check` ignores SIGPIPE): EPIPE, reported as such.
+    struct sigaction ignore {
+    }, old{};
+    ignore.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ignore, &old);
+    subprocess p("exit 0");
+    p.start();
+    EXPECT_EQ(p.wait_for_exit(5s).how, exit_status::state::exited);
+    EXPECT_EQ(p.write_all("{\"id\":1}\n", 1s), io_result::broken_pipe);
+    sigaction(SIGPIPE, &old, nullptr);
+    p.kill();
+}
+
 TEST_F(Subprocess, EndOfOutputIsReportedWithOrWithoutAPartialLine) {
     subprocess partial("printf 'abc'");
     partial.start();

@@ -112,9 +112,11 @@ void subprocess::close_pipes() noexcept {
 
 void subprocess::start() {
     kill();
-    buffer_.clear();
-    consumed_ = 0;
+    consumed_ = filled_ = 0;
     stdout_eof_ = false;
+    struct sigaction pipe_action {};
+    sigpipe_ignored_ =
+        sigaction(SIGPIPE, nullptr, &pipe_action) == 0 && pipe_action.sa_handler == SIG_IGN;
     int in_pipe[2], out_pipe[2];
     if (pipe2(in_pipe, O_CLOEXEC) < 0) throw_errno(errno, "pipe2");
     if (pipe2(out_pipe, O_CLOEXEC) < 0) {
@@ -178,22 +180,22 @@ void subprocess::start() {
 }
 
 std::string_view subprocess::pending_output() const noexcept {
-    return std::string_view(buffer_).substr(consumed_);
+    return std::string_view(buffer_.data() + consumed_, filled_ - consumed_);
 }
 
 bool subprocess::fill_buffer(bool& eof) {
-    if (consumed_ > 0 && consumed_ * 2 >= buffer_.size()) {
-        buffer_.erase(0, consumed_);
+    if (consumed_ > 0 && consumed_ * 2 >= filled_) {
+        std::memmove(buffer_.data(), buffer_.data() + consumed_, filled_ - consumed_);
+        filled_ -= consumed_;
         consumed_ = 0;
     }
     constexpr std::size_t chunk = 1 << 16;
-    const std::size_t old = buffer_.size();
-    buffer_.resize(old + chunk);
+    if (buffer_.size() - filled_ < chunk) buffer_.resize(filled_ + chunk);
     ssize_t n;
     do {
-        n = read(stdout_fd_, buffer_.data() + old, chunk);
+        n = read(stdout_fd_, buffer_.data() + filled_, buffer_.size() - filled_);
     } while (n < 0 && errno == EINTR);
-    buffer_.resize(old + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+    filled_ += static_cast<std::size_t>(std::max<ssize_t>(n, 0));
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) eof = true;
     return n > 0;
 }
@@ -202,18 +204,17 @@ io_result subprocess::read_line(std::string& line, clock::time_point deadline) {
     line.clear();
     std::size_t scanned = consumed_;
     while (true) {
-        const std::size_t nl = buffer_.find('\n', scanned);
-        if (nl != std::string::npos) {
+        const std::size_t nl = std::string_view(buffer_.data(), filled_).find('\n', scanned);
+        if (nl != std::string_view::npos) {
             line.assign(buffer_, consumed_, nl - consumed_);
             consumed_ = nl + 1;
             return io_result::ok;
         }
-        scanned = buffer_.size();
-        const std::size_t pending = buffer_.size() - consumed_;
+        scanned = filled_;
+        const std::size_t pending = filled_ - consumed_;
         if (pending > max_line_bytes_ || (stdout_eof_ && pending > 0)) {
-            line.assign(buffer_, consumed_);
-            buffer_.clear();
-            consumed_ = scanned = 0;
+            line.assign(buffer_, consumed_, pending);
+            consumed_ = filled_ = scanned = 0;
             return stdout_eof_ ? io_result::partial_line : io_result::too_long;
         }
         if (stdout_eof_ || stdout_fd_ < 0) return io_result::eof;
@@ -236,8 +237,13 @@ io_result subprocess::write_all(std::string_view data, std::chrono::milliseconds
     while (written < data.size()) {
         if (stdin_fd_ < 0) return io_result::broken_pipe;
         int err = 0;
-        const ssize_t n =
-            write_without_sigpipe(stdin_fd_, data.data() + written, data.size() - written, err);
+        ssize_t n;
+        if (sigpipe_ignored_) {
+            n = write(stdin_fd_, data.data() + written, data.size() - written);
+            err = errno;
+        } else {
+            n = write_without_sigpipe(stdin_fd_, data.data() + written, data.size() - written, err);
+        }
         if (n > 0) {
             written += static_cast<std::size_t>(n);
             idle_deadline = clock::now() + idle_timeout;
@@ -250,7 +256,7 @@ io_result subprocess::write_all(std::string_view data, std::chrono::milliseconds
         // The pipe is full: wait for room, draining the child's answers meanwhile.
         pollfd p[2] = {{stdin_fd_, POLLOUT, 0}, {stdout_fd_, POLLIN, 0}};
         const bool drain =
-            !stdout_eof_ && stdout_fd_ >= 0 && buffer_.size() - consumed_ <= max_line_bytes_;
+            !stdout_eof_ && stdout_fd_ >= 0 && filled_ - consumed_ <= max_line_bytes_;
         const int r = poll(p, drain ? 2 : 1, poll_timeout(idle_deadline));
         if (r < 0 && errno != EINTR) throw_errno(errno, "poll");
         if (r == 0 && clock::now() >= idle_deadline) return io_result::timed_out;

@@ -63,7 +63,11 @@ class subprocess {
 
     /// Writes all of `data` to the child's stdin. While the pipe is full, the child's stdout is
     /// drained into the read buffer, so a child blocked writing its answers cannot deadlock
-    /// with us. Gives up with timed_out when no byte moves either way for `idle_timeout`.
+    /// with us. Gives up with timed_out when no byte moves either way for `idle_timeout`. A
+    /// child that is gone gives broken_pipe, never a SIGPIPE that ends this process: when this
+    /// process ignored SIGPIPE at start() (`xentcheck check` does), writes are plain writes;
+    /// otherwise each write blocks SIGPIPE for the calling thread around it (three more
+    /// system calls). A program that stops ignoring SIGPIPE must start() the child again.
     io_result write_all(std::string_view data, std::chrono::milliseconds idle_timeout);
     /// Reads one line (without '\n') into `line` before `deadline`. On partial_line and
     /// too_long, `line` holds the bytes received; on timed_out the bytes stay buffered.
@@ -94,8 +98,13 @@ class subprocess {
     int stdout_fd_ = -1;
     int passed_fd_ = -1;
     bool stdout_eof_ = false;
+    bool sigpipe_ignored_ = false;  // SIGPIPE's disposition was SIG_IGN at start()
+    // The child's output: bytes [consumed_, filled_) of buffer_ are read and not yet returned.
+    // buffer_'s size is its allocated room, grown only when a read needs more (resizing it
+    // per read zero-filled 64 KiB each time: 6% of a check run's own time).
     std::string buffer_;
-    std::size_t consumed_ = 0;  // bytes of buffer_ already returned
+    std::size_t consumed_ = 0;
+    std::size_t filled_ = 0;
     exit_status status_;
 };
 
