@@ -4,8 +4,11 @@
 # classes" of docs/performance.md, in ROUNDS short runs of the protocol benchmarks (default 10):
 #   - BM_per_request_overhead at 1, 4 and 8 rows of 16 classes (generated requests);
 #   - BM_per_request_check_mix: the requests a default check run sends for its cases of up to
-#     16 classes (mean 6.2 rows).
-# One run is the mean over its iterations (about 0.3 s); a round runs each benchmark once.
+#     16 classes (mean 6.2 rows), each with a reference of its own;
+#   - BM_check_run/*/16: whole check runs capped at 16 classes against a process speaking the
+#     protocol, read as their us_per_request counter: all of xentcheck's CPU time in the run
+#     (generation, properties, encoding, decoding, the pipes' system calls) over its requests.
+# One run is the mean over its iterations (at least 0.3 s); a round runs each benchmark once.
 # Prints each round, then the minimum, median and maximum per benchmark against the target.
 # This machine's speed moves by up to 2x within minutes (docs/performance.md), and this code
 # (integer-heavy, 4 instructions a cycle) moves the most: the spread is part of the result.
@@ -17,7 +20,7 @@ cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 BENCH=$BUILD/bin/xentcheck_bench
 ROUNDS=${ROUNDS:-10}
-FILTER='BM_per_request_(overhead/(1|4|8)/16|check_mix)$'
+FILTER='BM_per_request_(overhead/(1|4|8)/16|check_mix)$|BM_check_run/'
 [ -x "$BENCH" ] || { echo "no $BENCH: build the target xentcheck_bench first" >&2; exit 2; }
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -27,9 +30,14 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 round=1
 while [ "$round" -le "$ROUNDS" ]; do
-    # Name and time in ns of each benchmark (the console format: "name time unit cpu unit ...").
+    # Name and time in ns of each benchmark (the console format: "name time unit cpu unit
+    # counters"): a request's time, or for a whole check run its us_per_request counter.
     "$BENCH" --benchmark_filter="$FILTER" --benchmark_min_time=0.3 2> /dev/null |
-        awk '/^BM_/ { if ($3 != "ns") { print "unexpected unit: " $0 > "/dev/stderr"; exit 1 }
+        awk '/^BM_check_run/ { for (i = 2; i <= NF; ++i)
+                                   if (split($i, kv, "=") == 2 && kv[1] == "us_per_request")
+                                       print $1, kv[2] * 1000
+                               next }
+             /^BM_/ { if ($3 != "ns") { print "unexpected unit: " $0 > "/dev/stderr"; exit 1 }
                       print $1, $2 }' > "$WORK/round"
     [ -s "$WORK/round" ] || { echo "no benchmark output in round $round" >&2; exit 1; }
     printf 'round %d:' "$round"
