@@ -33,9 +33,11 @@ std::string signature(const properties::generator_config& c) {
     return s;
 }
 
-std::shared_ptr<const draws::drawn> draws::get(const properties::generator_config& config, int i) {
-    auto [it, fresh] = streams_.try_emplace(signature(config), config, seed_);
-    stream& s = it->second;
+draws::stream& draws::of(const properties::generator_config& config) {
+    return streams_.try_emplace(signature(config), config, seed_).first->second;
+}
+
+std::shared_ptr<const draws::drawn> draws::get(stream& s, int i) {
     const auto k = static_cast<std::size_t>(i);
     while (s.randoms.size() <= k)
         s.randoms.push_back(s.random.split());

@@ -173,8 +173,9 @@ run_outcome run_check(memo_implementation& impl, const run_options& o,
             }
         }
         if (!failing) {
+            draws::stream& problems = generated.of(config);
             for (int i = 0; i < o.max_success; ++i) {
-                const std::shared_ptr<const draws::drawn> drawn = generated.get(config, i);
+                const std::shared_ptr<const draws::drawn> drawn = generated.get(problems, i);
                 ++out.tests;
                 v = runner.check(drawn->value.value);
                 tick();
