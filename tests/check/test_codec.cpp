@@ -61,6 +61,34 @@ TEST(Codec, RequestRoundTripsWithEveryOption) {
     EXPECT_NE(line.find("\"-inf\""), std::string::npos);
 }
 
+TEST(Codec, RequestsWrittenInPlaceAreTheAppendedLines) {
+    // The process client's buffer: lines written one after the other over old bytes, its size
+    // only growing. The text must be encode_request's, line for line.
+    request small = make_request(1, 2);
+    const request large = full_request();
+    std::string expected;
+    encode_request(large, 1, expected);
+    encode_request(small, 2, expected);
+    std::string buffer(7, '#');  // shorter than a line: it must grow
+    std::size_t used = 0;
+    detail::encode_request_at(large, 1, buffer, used);
+    detail::encode_request_at(small, 2, buffer, used);
+    ASSERT_EQ(used, expected.size());
+    EXPECT_EQ(buffer.substr(0, used), expected);
+    const std::size_t room = buffer.size();
+    // Again from the start, over the first batch's bytes: the room is reused, not grown.
+    used = 0;
+    detail::encode_request_at(small, 2, buffer, used);
+    std::string alone;
+    encode_request(small, 2, alone);
+    EXPECT_EQ(buffer.substr(0, used), alone);
+    EXPECT_EQ(buffer.size(), room);
+    // Validation comes first, as for encode_request, and leaves `used` alone.
+    small.logits.pop_back();
+    EXPECT_THROW(detail::encode_request_at(small, 3, buffer, used), std::invalid_argument);
+    EXPECT_EQ(used, alone.size());
+}
+
 TEST(Codec, OptionsAreSentOnlyWhenSet) {
     std::string line;
     encode_request(make_request(1, 2), 1, line);

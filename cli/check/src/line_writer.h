@@ -25,6 +25,12 @@ class line_writer {
         out.resize(base + bound + json_number_room);
         p_ = out.data() + base;
     }
+    /// Writes at out[at] on, over what is there: `out` only grows (when it is short of the
+    /// room), and finish() leaves its size alone (end() says where the text ends).
+    line_writer(std::string& out, std::size_t at, std::size_t bound) : out_(out), keep_(true) {
+        if (out.size() < at + bound + json_number_room) out.resize(at + bound + json_number_room);
+        p_ = out.data() + at;
+    }
     /// Upper bounds of a number's and an integer's text, each with a separating comma.
     static constexpr std::size_t number_chars = max_json_number_chars + 1;
     static constexpr std::size_t integer_chars = 21;
@@ -69,11 +75,16 @@ class line_writer {
     static std::size_t matrix_chars(std::size_t rows, std::size_t cols) {
         return rows * cols * number_chars + rows * 3 + 2;
     }
-    /// Cuts the string to the written text.
-    void finish() { out_.resize(static_cast<std::size_t>(p_ - out_.data())); }
+    /// The offset in the string where the written text ends.
+    std::size_t end() const noexcept { return static_cast<std::size_t>(p_ - out_.data()); }
+    /// Cuts the string to the written text (unless it is written in place).
+    void finish() {
+        if (!keep_) out_.resize(end());
+    }
 
   private:
     std::string& out_;
+    bool keep_ = false;
     char* p_ = nullptr;
 };
 

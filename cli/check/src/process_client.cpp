@@ -128,7 +128,7 @@ std::vector<outcome> process_client::evaluate_batch(std::span<const request_ref>
             ++next;
             continue;
         }
-        out_buffer_.clear();
+        std::size_t out_used = 0;  // out_buffer_'s size is room kept from batch to batch
         // The batch's arrays fill the shared region from its start: the answers to earlier
         // batches were read, and a process that faulted was killed before this one started.
         region_cursor shared{&region_, 0};
@@ -136,12 +136,15 @@ std::vector<outcome> process_client::evaluate_batch(std::span<const request_ref>
         for (std::size_t k = next; k < requests.size(); ++k) {
             ids[k] = next_id_++;
             if (options_.packed) {
+                out_buffer_.resize(out_used);
                 encode_packed_request(requests[k], ids[k], out_buffer_, to_region);
+                out_used = out_buffer_.size();
             } else {
-                encode_request(requests[k], ids[k], out_buffer_);
+                detail::encode_request_at(requests[k], ids[k], out_buffer_, out_used);
             }
         }
-        const io_result written = process_.write_all(out_buffer_, current_timeout());
+        const io_result written =
+            process_.write_all(std::string_view(out_buffer_.data(), out_used), current_timeout());
         bool restarted = false;
         for (std::size_t k = next; k < requests.size(); ++k) {
             // After a stalled write only answers already received count: the process is not

@@ -180,13 +180,20 @@ void validate_request(const request_ref& r) {
     }
 }
 
-void encode_request(const request_ref& r, std::int64_t id, std::string& out) {
-    validate_request(r);
+namespace {
+
+/// The most characters request_text writes for `r`.
+std::size_t request_bound(const request_ref& r) {
+    const std::size_t target_chars = r.target_form == target_view::kind::index
+                                         ? (r.rows + 1) * line_writer::integer_chars
+                                         : line_writer::matrix_chars(r.rows, r.classes);
+    return line_frame_chars + line_writer::matrix_chars(r.rows, r.classes) + target_chars +
+           (r.weight.size() + 2) * line_writer::number_chars;
+}
+
+/// Writes the request line for `r` (validated) with `w`, '\n' included.
+void request_text(const request_ref& r, std::int64_t id, line_writer& w) {
     const bool index_targets = r.target_form == target_view::kind::index;
-    const std::size_t target_chars = index_targets ? (r.rows + 1) * line_writer::integer_chars
-                                                   : line_writer::matrix_chars(r.rows, r.classes);
-    line_writer w(out, line_frame_chars + line_writer::matrix_chars(r.rows, r.classes) +
-                           target_chars + (r.weight.size() + 2) * line_writer::number_chars);
     w.text("{\"id\":");
     w.integer(id);
     w.text(",\"dtype\":\"");
@@ -220,7 +227,23 @@ void encode_request(const request_ref& r, std::int64_t id, std::string& out) {
         w.number(*r.label_smoothing);
     }
     w.text("}\n");
+}
+
+}  // namespace
+
+void encode_request(const request_ref& r, std::int64_t id, std::string& out) {
+    validate_request(r);
+    line_writer w(out, request_bound(r));
+    request_text(r, id, w);
     w.finish();
+}
+
+void detail::encode_request_at(const request_ref& r, std::int64_t id, std::string& buffer,
+                               std::size_t& used) {
+    validate_request(r);
+    line_writer w(buffer, used, request_bound(r));
+    request_text(r, id, w);
+    used = w.end();
 }
 
 decoded_request decode_request(std::string_view line) {

@@ -111,7 +111,7 @@ class process_client {
     std::size_t starts_ = 0;
     std::size_t answered_ = 0;  // responses read from the current process
     std::int64_t next_id_ = 1;
-    std::string out_buffer_;
+    std::string out_buffer_;  // request lines; its size is room kept between batches
     std::string line_;
     shared_region region_;  // valid with options.shared_region (and a memfd)
 };
