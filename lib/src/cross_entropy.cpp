@@ -63,43 +63,21 @@ void validate_options(batch_shape shape, const target_view& target,
     }
 }
 
-double weight_of(const cross_entropy_options& o, std::size_t j) {
-    return o.weight.empty() ? 1.0 : o.weight[j];
-}
-
 }  // namespace
 
 target_mass effective_target_mass(batch_shape shape, const target_view& target,
                                   const cross_entropy_options& options) {
     validate_options(shape, target, options);
-    const double eps = options.label_smoothing;
-    const auto classes = static_cast<double>(shape.classes);
-    target_mass m;
-    m.row_mass.assign(shape.rows, 0.0);
-    if (target.form() == target_view::kind::index) {
-        // Compensated sums: a recursive sum of C weights (or N kept weights) would carry up to
-        // (C - 1) u of relative error into A and the divisor.
-        const double weight_total =
-            detail::class_weight_total<double>(shape.classes, options.weight);
-        detail::accumulator<double> divisor;
-        for (std::size_t i = 0; i < shape.rows; ++i) {
-            const std::int64_t t = target.class_indices()[i];
-            if (t == options.ignore_index) continue;
-            const double wt = weight_of(options, static_cast<std::size_t>(t));
-            m.row_mass[i] = (1 - eps) * wt + eps / classes * weight_total;
-            divisor.add(wt);
-        }
-        m.mean_divisor = divisor.value();
-    } else {
-        for (std::size_t i = 0; i < shape.rows; ++i) {
-            m.row_mass[i] = detail::compensated_sum_of<double>(shape.classes, [&](std::size_t j) {
-                                const double y = target.probs()[i * shape.classes + j];
-                                return weight_of(options, j) * ((1 - eps) * y + eps / classes);
-                            }).value();
-        }
-        m.mean_divisor = static_cast<double>(shape.rows);
-    }
-    return m;
+    // masses_in<double>: compensated sums (a recursive sum of C weights, or of N kept weights,
+    // would carry up to (C - 1) u of relative error into A and the divisor).
+    auto m = detail::masses_in<double>(shape, target, options);
+    return {std::move(m.row), m.divisor};
+}
+
+double detail::validated_mean_divisor(batch_shape shape, const target_view& target,
+                                      const cross_entropy_options& options) {
+    validate_options(shape, target, options);
+    return detail::masses_in<double>(shape, target, options, false).divisor;
 }
 
 namespace {

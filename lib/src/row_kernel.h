@@ -253,38 +253,40 @@ T class_weight_total(std::size_t classes, std::span<const double> weight) {
         .value();
 }
 
-/// Row masses A_i and the mean divisor, computed in T. effective_target_mass works in double
+/// Row masses A_i and the mean divisor, computed in T. effective_target_mass is this in double
 /// (for the tolerance model); the reference forms its own so that a long double reference is
-/// not limited to double accuracy by non-dyadic weights or smoothing. For T = double the
-/// operations and their order are those of effective_target_mass. Targets must be validated.
+/// not limited to double accuracy by non-dyadic weights or smoothing. Targets must be
+/// validated.
 template <class T>
 struct target_masses {
     std::vector<T> row;  ///< A_i (0 for ignored rows)
     T divisor{0};        ///< sum of w[t_i] over kept rows (index targets) or N
 };
 
+/// With `with_rows` false only the divisor is formed (m.row stays empty): the tolerance model
+/// needs no more, and the row masses cost it an allocation per call.
 template <class T>
 target_masses<T> masses_in(batch_shape shape, const target_view& target,
-                           const cross_entropy_options& o) {
+                           const cross_entropy_options& o, bool with_rows = true) {
     const T eps = T(o.label_smoothing);
     const T eps_per_class = eps / T(static_cast<double>(shape.classes));
     const auto w = [&](std::size_t j) { return o.weight.empty() ? T(1) : T(o.weight[j]); };
     target_masses<T> m;
-    m.row.assign(shape.rows, T(0));
+    if (with_rows) m.row.assign(shape.rows, T(0));
     if (target.form() == target_view::kind::index) {
-        const T weight_total = class_weight_total<T>(shape.classes, o.weight);
+        const T weight_total = with_rows ? class_weight_total<T>(shape.classes, o.weight) : T(0);
         accumulator<T> divisor;
         for (std::size_t i = 0; i < shape.rows; ++i) {
             const std::int64_t t = target.class_indices()[i];
             if (t == o.ignore_index) continue;
             const T wt = w(static_cast<std::size_t>(t));
-            m.row[i] = (T(1) - eps) * wt + eps_per_class * weight_total;
+            if (with_rows) m.row[i] = (T(1) - eps) * wt + eps_per_class * weight_total;
             divisor.add(wt);
         }
         m.divisor = divisor.value();
         return m;
     }
-    for (std::size_t i = 0; i < shape.rows; ++i) {
+    for (std::size_t i = 0; with_rows && i < shape.rows; ++i) {
         m.row[i] = compensated_sum_of<T>(shape.classes, [&](std::size_t j) {
                        return w(j) * ((T(1) - eps) * T(target.probs()[i * shape.classes + j]) +
                                       eps_per_class);
@@ -293,6 +295,11 @@ target_masses<T> masses_in(batch_shape shape, const target_view& target,
     m.divisor = T(static_cast<double>(shape.rows));
     return m;
 }
+
+/// effective_target_mass's mean divisor alone: the same validation (the same input_error),
+/// the same sum, without the row masses (defined in cross_entropy.cpp).
+double validated_mean_divisor(batch_shape shape, const target_view& target,
+                              const cross_entropy_options& options);
 
 /// Throws input_error(field) unless a span has the size the shape demands.
 inline void require_size(const char* field, std::size_t have, std::size_t want) {

@@ -25,14 +25,20 @@ class term_sizes {
           eps_(options.label_smoothing),
           c_(static_cast<double>(classes)),
           index_form_(target.form() == target_view::kind::index) {
-        if (!index_form_) return;
-        // An index-target row's sizes are these but at its target: (1 - eps) * 0 is +0.
-        off_target_.resize(classes);
+        if (!index_form_) {
+            data_ = room(classes);  // a probability row's sizes, row after row
+            return;
+        }
+        // An index-target row's sizes are these but at its target: (1 - eps) * 0 is +0. After
+        // them, a row's total by its target class, -1 until computed (a total is >= 0, or NaN,
+        // which is then computed each time).
+        data_ = room(2 * classes);
         for (std::size_t j = 0; j < classes; ++j)
-            off_target_[j] = abs_weight(j) * ((1 - eps_) * 0.0 + eps_ / c_);
-        row_total_.assign(classes, 0.0);
-        row_total_known_.assign(classes, false);
+            data_[j] = abs_weight(j) * ((1 - eps_) * 0.0 + eps_ / c_);
+        std::fill(data_ + classes, data_ + 2 * classes, -1.0);
     }
+    term_sizes(const term_sizes&) = delete;
+    term_sizes& operator=(const term_sizes&) = delete;
 
     /// Whether row i is an ignored index-target row (all its sizes 0).
     bool ignored(std::size_t i) const {
@@ -44,15 +50,15 @@ class term_sizes {
         if (ignored(i)) return 0;
         if (!index_form_) return probability_row(i);
         const auto t = static_cast<std::size_t>(target_.class_indices()[i]);
-        if (!row_total_known_[t]) {
+        double& known = data_[classes_ + t];
+        if (!(known >= 0)) {
             double total = 0;
             const double on_target = target_size(t);
             for (std::size_t j = 0; j < classes_; ++j)
-                total += j == t ? on_target : off_target_[j];
-            row_total_[t] = total;
-            row_total_known_[t] = true;
+                total += j == t ? on_target : data_[j];
+            known = total;
         }
-        return row_total_[t];
+        return known;
     }
 
     /// out_j = scale (sum_k T_ik |p_j| + T_ij) for row i, j < C.
@@ -63,9 +69,9 @@ class term_sizes {
                 out[j] = scale * (row_total * std::abs(probs[j]) + 0.0);
             return;
         }
-        const double* sizes = index_form_ ? off_target_.data() : sizes_.data();
+        // Index targets: the off-target sizes; probability targets: row i's, just computed.
         for (std::size_t j = 0; j < classes_; ++j)
-            out[j] = scale * (row_total * std::abs(probs[j]) + sizes[j]);
+            out[j] = scale * (row_total * std::abs(probs[j]) + data_[j]);
         if (index_form_) {
             const auto t = static_cast<std::size_t>(target_.class_indices()[i]);
             out[t] = scale * (row_total * std::abs(probs[t]) + target_size(t));
@@ -73,33 +79,41 @@ class term_sizes {
     }
 
   private:
+    /// Room for n doubles: in the object up to inline_room (eval's and check's usual class
+    /// counts: three vectors allocated per construction were a tenth of eval's allocations),
+    /// else on the heap.
+    double* room(std::size_t n) {
+        if (n <= inline_room) return inline_;
+        heap_.resize(n);
+        return heap_.data();
+    }
     double abs_weight(std::size_t j) const {
         return options_.weight.empty() ? 1.0 : std::abs(options_.weight[j]);
     }
     double target_size(std::size_t t) const {
         return abs_weight(t) * ((1 - eps_) * 1.0 + eps_ / c_);
     }
-    /// A probability-target row: its sizes into sizes_ (kept for magnitudes()), their sum.
+    /// A probability-target row: its sizes into the buffer (kept for magnitudes()), their sum.
     double probability_row(std::size_t i) {
-        sizes_.resize(classes_);
         const double* y = target_.probs().data() + i * classes_;
         for (std::size_t j = 0; j < classes_; ++j)
-            sizes_[j] = abs_weight(j) * ((1 - eps_) * std::abs(y[j]) + eps_ / c_);
+            data_[j] = abs_weight(j) * ((1 - eps_) * std::abs(y[j]) + eps_ / c_);
         double total = 0;
         for (std::size_t j = 0; j < classes_; ++j)
-            total += sizes_[j];
+            total += data_[j];
         return total;
     }
 
+    static constexpr std::size_t inline_room = 64;
     std::size_t classes_;
     const target_view& target_;
     const cross_entropy_options& options_;
     double eps_, c_;
     bool index_form_;
-    std::vector<double> off_target_;     ///< index targets: T_ij off the target
-    std::vector<double> row_total_;      ///< index targets: a row's sum by its target class
-    std::vector<bool> row_total_known_;  ///< which of row_total_ are computed
-    std::vector<double> sizes_;          ///< probability targets: the last row's sizes
+    double inline_[inline_room];  // written before read (room() hands out what is set next)
+    std::vector<double> heap_;
+    double* data_ = nullptr;  // index targets: C off-target sizes, then C row totals by target
+                              // class; probability targets: the last row's C sizes
 };
 }  // namespace
 }  // namespace detail
@@ -120,7 +134,7 @@ problem_scale measure_problem(double unit_roundoff, std::span<const double> logi
                               std::size_t classes, const target_view& target,
                               const cross_entropy_options& options) {
     const batch_shape shape = make_shape(logits.size(), classes);
-    const target_mass masses = effective_target_mass(shape, target, options);
+    const double divisor = detail::validated_mean_divisor(shape, target, options);
     problem_scale s;
     s.unit_roundoff = unit_roundoff;
     s.rows = shape.rows;
@@ -150,9 +164,8 @@ problem_scale measure_problem(double unit_roundoff, std::span<const double> logi
         }
         s.mixed_sign_targets = negative;
     }
-    const double mean_scale = options.reduction == reduction::mean && masses.mean_divisor != 0
-                                  ? 1.0 / std::abs(masses.mean_divisor)
-                                  : 1.0;
+    const double mean_scale =
+        options.reduction == reduction::mean && divisor != 0 ? 1.0 / std::abs(divisor) : 1.0;
     // sum_j T_j with the term sizes T_j = |w_j| ((1 - eps) |y_j| + eps / C): equal to A_i
     // unless a probability target or a weight is negative, where A_i and a_ij carry rounding
     // errors relative to these terms even when they cancel.
@@ -175,12 +188,11 @@ std::vector<double> grad_magnitudes(std::span<const double> probs, std::size_t c
                                     const target_view& target,
                                     const cross_entropy_options& options) {
     const batch_shape shape = make_shape(probs.size(), classes);
-    const target_mass masses = effective_target_mass(shape, target, options);
+    const double divisor = detail::validated_mean_divisor(shape, target, options);
     // Same scale as measure_problem: with a zero divisor (every row ignored) the gradient is
     // exactly zero or non-finite, and neither needs a magnitude.
-    const double scale = options.reduction == reduction::mean && masses.mean_divisor != 0
-                             ? 1.0 / std::abs(masses.mean_divisor)
-                             : 1.0;
+    const double scale =
+        options.reduction == reduction::mean && divisor != 0 ? 1.0 / std::abs(divisor) : 1.0;
     detail::term_sizes sizes(classes, target, options);
     std::vector<double> out(shape.size());
     for (std::size_t i = 0; i < shape.rows; ++i)
