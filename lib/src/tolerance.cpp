@@ -200,8 +200,8 @@ std::vector<double> grad_magnitudes(std::span<const double> probs, std::size_t c
     return out;
 }
 
-double tolerance_model::logit_range() const noexcept {
-    return 2 * scale_.max_abs_logit + std::log(static_cast<double>(scale_.classes)) + 1;
+double tolerance_model::logit_range_of(const problem_scale& scale) noexcept {
+    return 2 * scale.max_abs_logit + std::log(static_cast<double>(scale.classes)) + 1;
 }
 
 tolerance tolerance_model::probs() const noexcept {

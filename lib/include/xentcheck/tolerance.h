@@ -63,7 +63,8 @@ class tolerance_model {
     static constexpr double safety = 8;
 
     /// The model for one problem.
-    explicit tolerance_model(problem_scale scale) : scale_(scale) {}
+    explicit tolerance_model(problem_scale scale)
+        : scale_(scale), logit_range_(logit_range_of(scale)) {}
 
     /// Probabilities, relative to |p_j|: rtol = k u (R + C + 2), atol = k u^2, where
     /// R = 2M + ln C + 1 bounds |z_j - shift| and |logsumexp| (argument rounding of exp).
@@ -86,10 +87,15 @@ class tolerance_model {
     /// The scale this model was built for.
     const problem_scale& scale() const noexcept { return scale_; }
     /// R = 2M + ln C + 1: bound on the magnitude of exp arguments and logsumexp.
-    double logit_range() const noexcept;
+    double logit_range() const noexcept { return logit_range_; }
 
   private:
+    /// R for `scale`, formed once per model: every bound uses it, and forming it (a logarithm)
+    /// in each bound took 2.7% of eval's instructions.
+    static double logit_range_of(const problem_scale& scale) noexcept;
+
     problem_scale scale_;
+    double logit_range_;
 };
 
 /// Error model of a central difference (f(x + h e_j) - f(x - h e_j)) / 2h of the loss:
