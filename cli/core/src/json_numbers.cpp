@@ -83,30 +83,10 @@ std::string describe_json_value(const nlohmann::json& value) {
 namespace detail {
 
 namespace {
-/// memcpy of at most 32 bytes as one or two fixed-size (overlapping) moves: no library call
-/// for the short, variable lengths of a number's parts, and nothing written past n.
-inline void copy_short(char* to, const char* from, std::size_t n) noexcept {
-    if (n >= 16) {
-        std::memcpy(to, from, 16);
-        std::memcpy(to + n - 16, from + n - 16, 16);
-    } else if (n >= 8) {
-        std::memcpy(to, from, 8);
-        std::memcpy(to + n - 8, from + n - 8, 8);
-    } else if (n >= 4) {
-        std::memcpy(to, from, 4);
-        std::memcpy(to + n - 4, from + n - 4, 4);
-    } else if (n >= 2) {
-        std::memcpy(to, from, 2);
-        std::memcpy(to + n - 2, from + n - 2, 2);
-    } else if (n == 1) {
-        *to = *from;
-    }
-}
-
-/// n <= 32 '0' bytes at `to`, as copy_short writes them.
-inline void zeros_short(char* to, std::size_t n) noexcept {
-    static constexpr char zeros[33] = "00000000000000000000000000000000";
-    copy_short(to, zeros, n);
+/// Copies a fixed `N` bytes (register moves; the caller keeps only the ones it needs).
+template <std::size_t N>
+void copy_block(char* to, const char* from) noexcept {
+    std::memcpy(to, from, N);
 }
 }  // namespace
 
@@ -125,52 +105,49 @@ char* write_shortest(char* out, double value) noexcept {
         value = -value;
     }
     // Dragonbox's shortest round-trip digits (fmt's own algorithm), laid out as fmt's "{}"
-    // lays them out: fixed notation for decimal exponents in [-4, 16), else d[.ddd]e+XX.
+    // lays them out: fixed notation for decimal exponents in [-4, 16), else d[.ddd]e+XX. Each
+    // part is moved as one fixed-size block (the digits' count varies from number to number:
+    // copies sized by it took twice the instructions and branched on it).
     const auto dec = fmt::detail::dragonbox::to_decimal(value);
-    char digits[17];
+    // The significand (< 10^17) as 17 digits with leading zeros, then readable slack for the
+    // blocks below.
+    char digits[48] = {};
     const int size = common::write_significand(digits, dec.significand);
-    const char* const first = digits + sizeof digits - size;
+    const char* const first = digits + 17 - size;
     const int exponent = dec.exponent;  // value = significand * 10^exponent
     const int output_exp = exponent + size - 1;
-    if (output_exp < -4 || output_exp >= 16) {
-        *out++ = first[0];
-        if (size > 1) {
-            *out++ = '.';
-            copy_short(out, first + 1, static_cast<std::size_t>(size - 1));
-            out += size - 1;
-        }
-        *out++ = 'e';
-        int e = output_exp;
-        *out++ = e < 0 ? '-' : '+';
-        if (e < 0) e = -e;
+    if (output_exp < -4 || output_exp >= 16) {  // d.ddde+XX (a double's |XX| <= 324)
+        out[0] = first[0];
+        out[1] = '.';
+        copy_block<16>(out + 2, first + 1);  // size - 1 <= 16 digits
+        out += size > 1 ? size + 1 : 1;
+        out[0] = 'e';
+        out[1] = output_exp < 0 ? '-' : '+';
+        const int e = output_exp < 0 ? -output_exp : output_exp;
         if (e >= 100) {
-            if (e >= 1000) *out++ = static_cast<char>('0' + e / 1000);
-            *out++ = static_cast<char>('0' + e / 100 % 10);
+            out[2] = static_cast<char>('0' + e / 100);
+            copy_block<2>(out + 3, common::two_digits.data() + 2 * (e % 100));
+            return out + 5;
         }
-        *out++ = static_cast<char>('0' + e / 10 % 10);
-        *out++ = static_cast<char>('0' + e % 10);
-        return out;
+        copy_block<2>(out + 2, common::two_digits.data() + 2 * e);
+        return out + 4;
     }
-    if (exponent >= 0) {  // 1234e5 -> 123400000
-        copy_short(out, first, static_cast<std::size_t>(size));
-        out += size;
-        zeros_short(out, static_cast<std::size_t>(exponent));
-        return out + exponent;
+    if (exponent >= 0) {  // 1234e5 -> 123400000 (exponent <= 16 - size)
+        copy_block<24>(out, first);
+        std::memset(out + size, '0', 16);
+        return out + size + exponent;
     }
     const int integer_digits = size + exponent;
     if (integer_digits > 0) {  // 1234e-2 -> 12.34
-        copy_short(out, first, static_cast<std::size_t>(integer_digits));
-        out += integer_digits;
-        *out++ = '.';
-        copy_short(out, first + integer_digits, static_cast<std::size_t>(-exponent));
-        return out - exponent;
+        copy_block<24>(out, first);
+        out[integer_digits] = '.';
+        copy_block<16>(out + integer_digits + 1, first + integer_digits);  // <= 16 digits
+        return out + size + 1;
     }
-    *out++ = '0';  // 1234e-6 -> 0.001234
-    *out++ = '.';
-    zeros_short(out, static_cast<std::size_t>(-integer_digits));
-    out -= integer_digits;
-    copy_short(out, first, static_cast<std::size_t>(size));
-    return out + size;
+    const int zeros = -integer_digits;  // 1234e-6 -> 0.001234 (zeros <= 3)
+    std::memcpy(out, "0.000000", 8);
+    copy_block<24>(out + 2 + zeros, first);
+    return out + 2 + zeros + size;
 }
 
 }  // namespace detail
@@ -181,7 +158,7 @@ void write_json_number(fmt::memory_buffer& out, double value) {
     } else if (std::isinf(value)) {
         out.append(value > 0 ? std::string_view("\"inf\"") : std::string_view("\"-inf\""));
     } else {
-        char text[detail::max_shortest_length];
+        char text[detail::shortest_room];
         out.append(text, detail::write_shortest(text, value));
     }
 }

@@ -42,7 +42,12 @@ class number_cache {
 
   private:
     static char* fill(char* text, double value) {
-        if (std::isfinite(value)) return detail::write_shortest(text, value);
+        if (std::isfinite(value)) {
+            char room[detail::shortest_room];  // write_shortest's blocks run past the text
+            const char* const end = detail::write_shortest(room, value);
+            std::memcpy(text, room, number_bound);
+            return text + (end - room);
+        }
         const std::string_view s = std::isnan(value) ? "\"nan\""
                                    : value > 0       ? "\"inf\""
                                                      : "\"-inf\"";

@@ -30,11 +30,14 @@ std::string describe_json_value(const nlohmann::json& value);
 void write_json_number(fmt::memory_buffer& out, double value);
 
 namespace detail {
-/// Room write_shortest needs: "-2.2250738585072014e-308" is 24 characters.
+/// Most characters write_shortest keeps: "-2.2250738585072014e-308" is 24 (room to spare).
 inline constexpr std::size_t max_shortest_length = 32;
-/// Writes the finite `value` at `out` as write_json_number does (the text of fmt's "{}":
-/// shortest round-trip digits, fixed notation for decimal exponents in [-4, 16), else
-/// d.ddde+XX; "-0.0" for -0) and returns the end. No terminating NUL.
+/// The bytes write_shortest needs from `out` on: it copies fixed-size blocks, so it may write
+/// (not keep) bytes past the text's end.
+inline constexpr std::size_t shortest_room = 48;
+/// Writes the finite `value` at `out` (shortest_room bytes) as write_json_number does (the
+/// text of fmt's "{}": shortest round-trip digits, fixed notation for decimal exponents in
+/// [-4, 16), else d.ddde+XX; "-0.0" for -0) and returns the end. No terminating NUL.
 char* write_shortest(char* out, double value) noexcept;
 }  // namespace detail
 
