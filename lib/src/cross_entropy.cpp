@@ -74,8 +74,8 @@ target_mass effective_target_mass(batch_shape shape, const target_view& target,
     return {std::move(m.row), m.divisor};
 }
 
-double detail::validated_mean_divisor(batch_shape shape, const target_view& target,
-                                      const cross_entropy_options& options) {
+double mean_divisor(batch_shape shape, const target_view& target,
+                    const cross_entropy_options& options) {
     validate_options(shape, target, options);
     return detail::masses_in<double>(shape, target, options, false).divisor;
 }

@@ -296,11 +296,6 @@ target_masses<T> masses_in(batch_shape shape, const target_view& target,
     return m;
 }
 
-/// effective_target_mass's mean divisor alone: the same validation (the same input_error),
-/// the same sum, without the row masses (defined in cross_entropy.cpp).
-double validated_mean_divisor(batch_shape shape, const target_view& target,
-                              const cross_entropy_options& options);
-
 /// Throws input_error(field) unless a span has the size the shape demands.
 inline void require_size(const char* field, std::size_t have, std::size_t want) {
     if (have != want) {

@@ -134,7 +134,7 @@ problem_scale measure_problem(double unit_roundoff, std::span<const double> logi
                               std::size_t classes, const target_view& target,
                               const cross_entropy_options& options) {
     const batch_shape shape = make_shape(logits.size(), classes);
-    const double divisor = detail::validated_mean_divisor(shape, target, options);
+    const double divisor = mean_divisor(shape, target, options);
     problem_scale s;
     s.unit_roundoff = unit_roundoff;
     s.rows = shape.rows;
@@ -188,7 +188,7 @@ std::vector<double> grad_magnitudes(std::span<const double> probs, std::size_t c
                                     const target_view& target,
                                     const cross_entropy_options& options) {
     const batch_shape shape = make_shape(probs.size(), classes);
-    const double divisor = detail::validated_mean_divisor(shape, target, options);
+    const double divisor = mean_divisor(shape, target, options);
     // Same scale as measure_problem: with a zero divisor (every row ignored) the gradient is
     // exactly zero or non-finite, and neither needs a magnitude.
     const double scale =

@@ -401,5 +401,22 @@ TEST(CrossEntropy, EffectiveTargetMassByHand) {
     EXPECT_EQ(p.mean_divisor, 2.0);
 }
 
+TEST(CrossEntropy, MeanDivisorIsEffectiveTargetMassesDivisorAndValidatesAlike) {
+    // Non-dyadic weights: the compensated sum of the kept rows' weights, bit for bit.
+    const std::vector<double> w{0.1, 0.7, 1.3, 0.2};
+    const std::vector<std::int64_t> t{0, 3, -100, 2, 1, 1, 0};
+    const cross_entropy_options o{w, -100, 0.05, reduction::mean};
+    const auto idx = target_view::indices(t);
+    EXPECT_EQ(mean_divisor({7, 4}, idx, o), effective_target_mass({7, 4}, idx, o).mean_divisor);
+    EXPECT_NE(mean_divisor({7, 4}, idx, o), 0.0);
+    const std::vector<double> y(8, 0.25);
+    EXPECT_EQ(mean_divisor({2, 4}, target_view::probabilities(y), o), 2.0);
+    const std::vector<std::int64_t> high{0, 4};
+    EXPECT_EQ(field_of([&] { mean_divisor({2, 4}, target_view::indices(high), {}); }), "target");
+    cross_entropy_options bad = o;
+    bad.label_smoothing = 1.5;
+    EXPECT_EQ(field_of([&] { mean_divisor({7, 4}, idx, bad); }), "label_smoothing");
+}
+
 }  // namespace
 }  // namespace xentcheck

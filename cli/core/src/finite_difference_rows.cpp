@@ -200,8 +200,7 @@ void check_grad_by_finite_differences(check_entry& out, const eval_case& c,
     double case_scale_factor = 1;
     if (c.reduction == xentcheck::reduction::mean) {
         const auto shape = xentcheck::batch_shape{c.rows, classes};
-        const double divisor =
-            xentcheck::effective_target_mass(shape, c.target(), c.options()).mean_divisor;
+        const double divisor = xentcheck::mean_divisor(shape, c.target(), c.options());
         scale = 1.0L / divisor;
         case_scale_factor = divisor != 0 ? 1.0 / std::abs(divisor) : 1.0;
     }

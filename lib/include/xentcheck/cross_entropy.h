@@ -84,6 +84,11 @@ struct target_mass {
 target_mass effective_target_mass(batch_shape shape, const target_view& target,
                                   const cross_entropy_options& options);
 
+/// effective_target_mass(...).mean_divisor, bit for bit, with the same validation, without
+/// forming (or allocating) the row masses.
+double mean_divisor(batch_shape shape, const target_view& target,
+                    const cross_entropy_options& options);
+
 /// Core routine. Loss and gradient of F.cross_entropy(logits, target, **options) for the
 /// row-major batch `logits` (N x `classes`).
 /// - `loss`: N values for reduction none, else 1.
