@@ -54,6 +54,9 @@ struct run_setup {
 /// thread's CPU time (generation, properties, the reference and tolerances, encoding, decoding
 /// and the system calls of the pipes, all of it) over the requests sent, and the requests per
 /// run. The implementation's own time is not in it (another process), nor the waits for it.
+/// Unlike the command, the benchmark keeps glibc's default allocator settings: the command's
+/// keep_freed_arrays and heap_on_huge_pages are about arrays above glibc's 128 KiB mapping
+/// threshold, and a problem capped at 16 classes has at most 24 x 16 logits.
 void BM_check_run(benchmark::State& state, const run_setup& setup) {
     std::signal(SIGPIPE, SIG_IGN);  // as `xentcheck check` does (plain writes to the pipe)
     check::external_implementation impl(
