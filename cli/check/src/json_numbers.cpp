@@ -25,12 +25,6 @@ namespace detail {
 
 namespace {
 
-/// Copies a fixed `N` bytes (a register move; the caller keeps only the ones it needs).
-template <std::size_t N>
-void copy_block(char* out, const char* in) noexcept {
-    std::memcpy(out, in, N);
-}
-
 /// 5^b for b = 0..16: a dyadic fraction odd 2^-b is the decimal odd 5^b 10^-b.
 constexpr std::uint64_t powers_of_five[17] = {
     1,       5,       25,       125,       625,        3125,       15625,       78125,       390625,
@@ -124,53 +118,25 @@ char* write_short_dyadic(char* out, dyadic_fraction f) noexcept {
 /// read back exactly, the nearest when several do): plain or scientific notation, whichever is
 /// shorter, plain on a tie (`f`: its as_dyadic_fraction). Writes fixed-size blocks: `out`
 /// needs json_number_room bytes.
+static_assert(json_number_room >= 1 + common::decimal_layout_room, "a sign, then the layout");
+
 char* write_to_chars_form(char* out, double value, dyadic_fraction f) noexcept {
     const auto dec = shortest_decimal(value, f);
-    // The significand (< 10^17) as 17 digits with leading zeros, then readable slack for the
-    // fixed-size copies below.
-    char buffer[48] = {};
-    const int n = common::write_significand(buffer, dec.significand);
-    const char* const first = buffer + 17 - n;
+    const common::significand_digits digits(dec.significand);
+    const int n = digits.size();
     const int e = dec.exponent;  // value = digits * 10^e
     const int x = e + n - 1;     // scientific exponent
     const int abs_x = x < 0 ? -x : x;
     const int scientific = n + (n > 1 ? 1 : 0) + 2 + (abs_x >= 100 ? 3 : 2);
     const int plain = e >= 0 ? n + e : (n + e > 0 ? n + 1 : 2 - (n + e) + n);
-    if (plain <= scientific) {
-        if (e > 0 && value >= 0x1p53) {
-            // Plain notation of an integer beyond 2^53: to_chars writes its exact digits
-            // (221121057661485023232, not 221121057661485020000).
-            return std::to_chars(out, out + max_json_number_chars, value).ptr;
-        }
-        if (e >= 0) {  // 1234e2 -> 123400 (plain only wins for e <= 5)
-            copy_block<24>(out, first);
-            std::memset(out + n, '0', 8);
-            return out + n + e;
-        }
-        if (n + e > 0) {  // 1234e-2 -> 12.34
-            copy_block<24>(out, first);
-            out[n + e] = '.';
-            copy_block<16>(out + n + e + 1, first + n + e);  // -e <= 16 digits
-            return out + n + 1;
-        }
-        const int zeros = -(n + e);  // 1234e-6 -> 0.001234 (plain only wins for zeros <= 3)
-        std::memcpy(out, "0.000000", 8);
-        copy_block<24>(out + 2 + zeros, first);
-        return out + 2 + zeros + n;
+    if (plain > scientific) return common::write_scientific(out, digits, x);
+    if (e > 0 && value >= 0x1p53) {
+        // Plain notation of an integer beyond 2^53: to_chars writes its exact digits
+        // (221121057661485023232, not 221121057661485020000).
+        return std::to_chars(out, out + max_json_number_chars, value).ptr;
     }
-    out[0] = first[0];  // d.ddde+XX
-    out[1] = '.';
-    copy_block<16>(out + 2, first + 1);
-    out += n > 1 ? n + 1 : 1;
-    out[0] = 'e';
-    out[1] = x < 0 ? '-' : '+';
-    if (abs_x >= 100) {
-        out[2] = static_cast<char>('0' + abs_x / 100);
-        copy_block<2>(out + 3, common::two_digits.data() + 2 * (abs_x % 100));
-        return out + 5;
-    }
-    copy_block<2>(out + 2, common::two_digits.data() + 2 * abs_x);
-    return out + 4;
+    // Plain only wins for e <= 5 and for at most 3 zeros after "0.".
+    return common::write_plain(out, digits, e);
 }
 
 }  // namespace

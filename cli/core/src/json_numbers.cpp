@@ -82,13 +82,7 @@ std::string describe_json_value(const nlohmann::json& value) {
 
 namespace detail {
 
-namespace {
-/// Copies a fixed `N` bytes (register moves; the caller keeps only the ones it needs).
-template <std::size_t N>
-void copy_block(char* to, const char* from) noexcept {
-    std::memcpy(to, from, N);
-}
-}  // namespace
+static_assert(shortest_room >= 1 + common::decimal_layout_room, "a sign, then the layout");
 
 char* write_shortest(char* out, double value) noexcept {
     if (value == 0) {
@@ -105,49 +99,13 @@ char* write_shortest(char* out, double value) noexcept {
         value = -value;
     }
     // Dragonbox's shortest round-trip digits (fmt's own algorithm), laid out as fmt's "{}"
-    // lays them out: fixed notation for decimal exponents in [-4, 16), else d[.ddd]e+XX. Each
-    // part is moved as one fixed-size block: the digits' count varies from number to number,
-    // and copies sized by it branched on it (9% more of this function's own instructions).
+    // lays them out: fixed notation for decimal exponents in [-4, 16), else d[.ddd]e+XX.
     const auto dec = fmt::detail::dragonbox::to_decimal(value);
-    // The significand (< 10^17) as 17 digits with leading zeros, then readable slack for the
-    // blocks below.
-    char digits[48] = {};
-    const int size = common::write_significand(digits, dec.significand);
-    const char* const first = digits + 17 - size;
-    const int exponent = dec.exponent;  // value = significand * 10^exponent
-    const int output_exp = exponent + size - 1;
-    if (output_exp < -4 || output_exp >= 16) {  // d.ddde+XX (a double's |XX| <= 324)
-        out[0] = first[0];
-        out[1] = '.';
-        copy_block<16>(out + 2, first + 1);  // size - 1 <= 16 digits
-        out += size > 1 ? size + 1 : 1;
-        out[0] = 'e';
-        out[1] = output_exp < 0 ? '-' : '+';
-        const int e = output_exp < 0 ? -output_exp : output_exp;
-        if (e >= 100) {
-            out[2] = static_cast<char>('0' + e / 100);
-            copy_block<2>(out + 3, common::two_digits.data() + 2 * (e % 100));
-            return out + 5;
-        }
-        copy_block<2>(out + 2, common::two_digits.data() + 2 * e);
-        return out + 4;
-    }
-    if (exponent >= 0) {  // 1234e5 -> 123400000 (exponent <= 16 - size)
-        copy_block<24>(out, first);
-        std::memset(out + size, '0', 16);
-        return out + size + exponent;
-    }
-    const int integer_digits = size + exponent;
-    if (integer_digits > 0) {  // 1234e-2 -> 12.34
-        copy_block<24>(out, first);
-        out[integer_digits] = '.';
-        copy_block<16>(out + integer_digits + 1, first + integer_digits);  // <= 16 digits
-        return out + size + 1;
-    }
-    const int zeros = -integer_digits;  // 1234e-6 -> 0.001234 (zeros <= 3)
-    std::memcpy(out, "0.000000", 8);
-    copy_block<24>(out + 2 + zeros, first);
-    return out + 2 + zeros + size;
+    const common::significand_digits digits(dec.significand);
+    const int output_exp = dec.exponent + digits.size() - 1;
+    if (output_exp < -4 || output_exp >= 16)
+        return common::write_scientific(out, digits, output_exp);
+    return common::write_plain(out, digits, dec.exponent);
 }
 
 }  // namespace detail

@@ -1,10 +1,12 @@
-/// xentcheck/common/decimal_digits.h: the decimal digits of a number's significand, shared by
-/// the report writer (cli/core) and the protocol writer (cli/check), which lay them out in
-/// their own forms (fmt's "{}" and std::to_chars's).
+/// xentcheck/common/decimal_digits.h: the decimal digits of a number's significand and their
+/// plain and scientific layouts, shared by the report writer (cli/core) and the protocol writer
+/// (cli/check), which choose between the layouts by their own rules (fmt's "{}" and
+/// std::to_chars's).
 #pragma once
 
 #include <array>
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -82,6 +84,78 @@ inline int write_significand(char* out, std::uint64_t s) noexcept {
     write_8_digits(out + 1, static_cast<std::uint32_t>(high % 100000000));
     write_8_digits(out + 9, static_cast<std::uint32_t>(s % 100000000));
     return count_digits(s);
+}
+
+namespace detail {
+/// Copies a fixed `N` bytes (register moves; the caller keeps only the ones it needs).
+template <std::size_t N>
+void copy_block(char* to, const char* from) noexcept {
+    std::memcpy(to, from, N);
+}
+}  // namespace detail
+
+/// A significand < 10^17 as text: its size() digits at first(), followed by readable zero
+/// bytes, so that the layouts below move fixed-size blocks from it instead of copies sized by
+/// the digit count, which varies from number to number.
+class significand_digits {
+  public:
+    /// The digits of `s` < 10^17.
+    explicit significand_digits(std::uint64_t s) noexcept : size_(write_significand(buffer_, s)) {}
+    /// The first significant digit.
+    const char* first() const noexcept { return buffer_ + 17 - size_; }
+    /// How many digits are significant (1 to 17).
+    int size() const noexcept { return size_; }
+
+  private:
+    char buffer_[48] = {};  // 17 digits, then slack for the blocks
+    int size_;
+};
+
+/// The most bytes write_plain and write_scientific write from `out` on; they keep only the
+/// text, whose end they return.
+inline constexpr std::size_t decimal_layout_room = 34;
+
+/// digits 10^exponent in plain notation: "123400" (0 <= exponent <= 16 - size), "12.34" (the
+/// point among the digits), "0.001234" (at most 3 zeros after the point).
+inline char* write_plain(char* out, const significand_digits& digits, int exponent) noexcept {
+    const char* const first = digits.first();
+    const int n = digits.size();
+    if (exponent >= 0) {
+        detail::copy_block<24>(out, first);
+        std::memset(out + n, '0', 16);
+        return out + n + exponent;
+    }
+    const int integer_digits = n + exponent;
+    if (integer_digits > 0) {
+        detail::copy_block<24>(out, first);
+        out[integer_digits] = '.';
+        detail::copy_block<16>(out + integer_digits + 1, first + integer_digits);  // <= 16
+        return out + n + 1;
+    }
+    const int zeros = -integer_digits;
+    std::memcpy(out, "0.000000", 8);
+    detail::copy_block<24>(out + 2 + zeros, first);
+    return out + 2 + zeros + n;
+}
+
+/// The digits as d[.ddd]e+XX or d[.ddd]e-XX with the scientific exponent `x` (|x| < 1000,
+/// at least two of its digits).
+inline char* write_scientific(char* out, const significand_digits& digits, int x) noexcept {
+    const int n = digits.size();
+    out[0] = digits.first()[0];
+    out[1] = '.';
+    detail::copy_block<16>(out + 2, digits.first() + 1);  // n - 1 <= 16 digits
+    out += n > 1 ? n + 1 : 1;
+    out[0] = 'e';
+    out[1] = x < 0 ? '-' : '+';
+    const int abs_x = x < 0 ? -x : x;
+    if (abs_x >= 100) {
+        out[2] = static_cast<char>('0' + abs_x / 100);
+        detail::copy_block<2>(out + 3, two_digits.data() + 2 * (abs_x % 100));
+        return out + 5;
+    }
+    detail::copy_block<2>(out + 2, two_digits.data() + 2 * abs_x);
+    return out + 4;
 }
 
 }  // namespace xentcheck::common
