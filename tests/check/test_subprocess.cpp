@@ -19,6 +19,23 @@ using xentcheck::check::io_result;
 using xentcheck::check::subprocess;
 using xentcheck::check::testing::no_child_processes;
 
+/// SIGPIPE ignored, as `xentcheck check` has it, until the end of the scope (the fixture needs
+/// the default back for the next test, whatever this one's assertions did).
+class sigpipe_ignored {
+  public:
+    sigpipe_ignored() {
+        struct sigaction ignore {};
+        ignore.sa_handler = SIG_IGN;
+        sigaction(SIGPIPE, &ignore, &old_);
+    }
+    ~sigpipe_ignored() { sigaction(SIGPIPE, &old_, nullptr); }
+    sigpipe_ignored(const sigpipe_ignored&) = delete;
+    sigpipe_ignored& operator=(const sigpipe_ignored&) = delete;
+
+  private:
+    struct sigaction old_ {};
+};
+
 /// Every test must leave no child behind, running or zombie.
 class Subprocess : public ::testing::Test {
   protected:
@@ -105,15 +122,11 @@ TEST_F(Subprocess, WritingToAnExitedChildIsABrokenPipeNotADeadParent) {
 
 TEST_F(Subprocess, WritingToAnExitedChildWhileSigpipeIsIgnoredIsABrokenPipe) {
     // The plain-write path (`xentcheck check` ignores SIGPIPE): EPIPE, reported as such.
-    struct sigaction ignore {
-    }, old{};
-    ignore.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &ignore, &old);
+    const sigpipe_ignored ignored;
     subprocess p("exit 0");
     p.start();
     EXPECT_EQ(p.wait_for_exit(5s).how, exit_status::state::exited);
     EXPECT_EQ(p.write_all("{\"id\":1}\n", 1s), io_result::broken_pipe);
-    sigaction(SIGPIPE, &old, nullptr);
     p.kill();
 }
 
@@ -195,13 +208,11 @@ TEST_F(Subprocess, DestructorReapsARunningChild) {
 
 TEST_F(Subprocess, TheChildDoesNotInheritIgnoredSigpipe) {
     // If we ignored SIGPIPE, a child writing to a closed pipe would live on; it must not.
-    struct sigaction ignore {
-    }, old{};
-    ignore.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &ignore, &old);
     subprocess p("exec grep SigIgn /proc/self/status");
-    p.start();
-    sigaction(SIGPIPE, &old, nullptr);
+    {
+        const sigpipe_ignored ignored;
+        p.start();
+    }
     std::string line;
     ASSERT_EQ(p.read_line(line, subprocess::clock::now() + 5s), io_result::ok);
     ASSERT_EQ(line.rfind("SigIgn:", 0), 0u) << line;
