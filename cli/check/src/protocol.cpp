@@ -191,8 +191,11 @@ std::size_t request_bound(const request_ref& r) {
            (r.weight.size() + 2) * line_writer::number_chars;
 }
 
-/// Writes the request line for `r` (validated) with `w`, '\n' included.
-void request_text(const request_ref& r, std::int64_t id, line_writer& w) {
+/// Writes the request line for `r` (validated) with `w`, '\n' included. Inlined into both
+/// encoders: called, the writer's position lived in memory instead of a register (316 more
+/// instructions per 8x16 request, callgrind).
+[[gnu::always_inline]] inline void request_text(const request_ref& r, std::int64_t id,
+                                                line_writer& w) {
     const bool index_targets = r.target_form == target_view::kind::index;
     w.text("{\"id\":");
     w.integer(id);
