@@ -286,13 +286,14 @@ target_masses<T> masses_in(batch_shape shape, const target_view& target,
         m.divisor = divisor.value();
         return m;
     }
-    for (std::size_t i = 0; with_rows && i < shape.rows; ++i) {
+    m.divisor = T(static_cast<double>(shape.rows));
+    if (!with_rows) return m;
+    for (std::size_t i = 0; i < shape.rows; ++i) {
         m.row[i] = compensated_sum_of<T>(shape.classes, [&](std::size_t j) {
                        return w(j) * ((T(1) - eps) * T(target.probs()[i * shape.classes + j]) +
                                       eps_per_class);
                    }).value();
     }
-    m.divisor = T(static_cast<double>(shape.rows));
     return m;
 }
 
