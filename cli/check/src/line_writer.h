@@ -26,8 +26,9 @@ class line_writer {
         p_ = out.data() + base;
     }
     /// Writes at out[at] on, over what is there: `out` only grows (when it is short of the
-    /// room), and finish() leaves its size alone (end() says where the text ends).
-    line_writer(std::string& out, std::size_t at, std::size_t bound) : out_(out), keep_(true) {
+    /// room) and keeps its size; end() says where the text ends (finish() is for the
+    /// appending form).
+    line_writer(std::string& out, std::size_t at, std::size_t bound) : out_(out) {
         if (out.size() < at + bound + json_number_room) out.resize(at + bound + json_number_room);
         p_ = out.data() + at;
     }
@@ -77,14 +78,11 @@ class line_writer {
     }
     /// The offset in the string where the written text ends.
     std::size_t end() const noexcept { return static_cast<std::size_t>(p_ - out_.data()); }
-    /// Cuts the string to the written text (unless it is written in place).
-    void finish() {
-        if (!keep_) out_.resize(end());
-    }
+    /// Cuts the string to the written text (the appending form).
+    void finish() { out_.resize(end()); }
 
   private:
     std::string& out_;
-    bool keep_ = false;
     char* p_ = nullptr;
 };
 
