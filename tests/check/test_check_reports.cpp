@@ -185,11 +185,22 @@ TEST(CheckReport, DeterminismFailuresReplayInCheckButNotInEval) {
     EXPECT_EQ(property_of(report, "determinism").at("status"), "failed");
     const std::string file = dir + "/determinism.json";
     EXPECT_EQ(run_xentcheck({"eval", file}).exit_code, 0);
-    const auto replay =
-        run_xentcheck({"check", "--impl", python_impl("buggy/buggy_impl.py", "--bug noisy"),
-                       "--cases", file, "--max-success", "0", "--format", "json"});
-    EXPECT_EQ(replay.exit_code, 1);
-    EXPECT_EQ(property_of(parse_json(replay.out), "determinism").at("status"), "failed");
+    // The saved case shrinks to one class (probability 1, loss and gradient 0), where noise of
+    // a few ulps lands on a few representable values near 1, so its answers agree by chance
+    // now and then (one CI run's single replay passed; 1 of 53 runs here). Three tries, any of
+    // which may find the noise, leave a chance failure near the cube of that.
+    int failed_replays = 0;
+    for (int attempt = 0; attempt < 3 && failed_replays == 0; ++attempt) {
+        const auto replay =
+            run_xentcheck({"check", "--impl", python_impl("buggy/buggy_impl.py", "--bug noisy"),
+                           "--cases", file, "--max-success", "0", "--format", "json"});
+        const auto status = property_of(parse_json(replay.out), "determinism").at("status");
+        if (replay.exit_code == 1 && status == "failed") ++failed_replays;
+        if (replay.exit_code != 1) {
+            EXPECT_EQ(status, "passed") << replay.out;
+        }
+    }
+    EXPECT_EQ(failed_replays, 1);
 }
 
 TEST(CheckReport, GeneratedCasesAreReadAndPassedByEval) {
