@@ -87,10 +87,10 @@ namespace {
 constexpr std::size_t logits_per_thread = 32768;
 /// The same when one row's classes are split (three fork-join phases).
 constexpr std::size_t logits_per_split_thread = 65536;
-/// Chunks of rows per thread: enough that a thread slowed down for a while hands most of its
-/// share to the others, few enough that taking one costs nothing next to its rows (at least
-/// 32768 / 8 logits each).
-constexpr std::size_t chunks_per_thread = 8;
+/// Logits of the smallest chunk of rows a thread takes (detail::guided_chunks): about 15 us of
+/// work in double, so the threads finish within that of each other, and taking a chunk (one
+/// atomic increment) costs nothing next to it.
+constexpr std::size_t min_chunk_logits = 8192;
 
 std::size_t useful_threads(std::size_t requested, std::size_t logits, std::size_t per_thread) {
     const std::size_t by_size = std::max<std::size_t>(1, logits / per_thread);
@@ -187,18 +187,19 @@ void cross_entropy_of(std::span<const Z> logits, std::size_t classes, const targ
     } else if (row_threads == 1) {
         total.add(detail::process_rows_fast(job, 0, shape.rows));
     } else {
-        // Rows are dealt out in chunks as threads become free, so a thread whose CPU is slower
-        // or taken away for a while (a virtual machine's) takes fewer of them instead of holding
-        // up the others. Each chunk keeps its own partial loss and the parts are added in row
-        // order: the result does not depend on which thread took which chunk.
-        const std::size_t chunks = std::min(shape.rows, row_threads * chunks_per_thread);
+        // Rows are dealt out in shrinking chunks as threads become free, so a thread whose CPU
+        // is slower or taken away for a while (a virtual machine's) takes fewer of them instead
+        // of holding up the others, and the threads end within a small chunk of each other.
+        // Each chunk keeps its own partial loss and the parts are added in row order: the
+        // result does not depend on which thread took which chunk.
+        const std::vector<std::size_t> bounds = detail::guided_chunks(
+            shape.rows, row_threads, std::max<std::size_t>(1, min_chunk_logits / classes));
+        const std::size_t chunks = bounds.size() - 1;
         std::vector<detail::accumulator<T>> totals(chunks);
         std::atomic<std::size_t> next_chunk{0};
         detail::run_parts(row_threads, [&](std::size_t) {
-            for (std::size_t c = next_chunk++; c < chunks; c = next_chunk++) {
-                const detail::part_range r = detail::split(shape.rows, chunks, c);
-                totals[c] = detail::process_rows_fast(job, r.begin, r.end);
-            }
+            for (std::size_t c = next_chunk++; c < chunks; c = next_chunk++)
+                totals[c] = detail::process_rows_fast(job, bounds[c], bounds[c + 1]);
         });
         for (const auto& part : totals)
             total.add(part);

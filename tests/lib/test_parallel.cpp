@@ -1,0 +1,65 @@
+/// detail::guided_chunks and detail::split (lib/src/parallel.h): the chunks cover every item
+/// once, in order, shrink as items are dealt, respect their minimum, and depend on the
+/// arguments alone.
+#include <gtest/gtest.h>
+
+#include <cstddef>
+#include <vector>
+
+#include "parallel.h"
+
+namespace xentcheck::detail {
+namespace {
+
+TEST(GuidedChunks, CoverEveryItemOnceInOrder) {
+    for (std::size_t count : {0, 1, 2, 7, 64, 4096, 40960})
+        for (std::size_t threads : {1, 2, 3, 8})
+            for (std::size_t least : {0, 1, 5, 100}) {
+                const std::vector<std::size_t> b = guided_chunks(count, threads, least);
+                ASSERT_FALSE(b.empty());
+                EXPECT_EQ(b.front(), 0u);
+                EXPECT_EQ(b.back(), count) << count << " " << threads << " " << least;
+                for (std::size_t k = 1; k < b.size(); ++k)
+                    EXPECT_LT(b[k - 1], b[k]) << "empty chunk " << k;
+            }
+}
+
+TEST(GuidedChunks, ShrinkToTheMinimumAndNoFurther) {
+    // 4096 rows of 1000 classes on two threads, at least 8 rows a chunk: the first chunk is a
+    // quarter of the rows, each next one a quarter of what is left, down to 8 rows; only the
+    // last may be smaller (what remains).
+    const std::vector<std::size_t> b = guided_chunks(4096, 2, 8);
+    EXPECT_EQ(b[1], 1024u);
+    EXPECT_EQ(b[2] - b[1], 768u);
+    for (std::size_t k = 2; k + 1 < b.size(); ++k) {
+        const std::size_t size = b[k] - b[k - 1];
+        const std::size_t next = b[k + 1] - b[k];
+        EXPECT_LE(next, size) << "chunk " << k;
+        if (k + 2 < b.size()) {
+            EXPECT_GE(next, 8u) << "chunk " << k + 1;
+        }
+    }
+    EXPECT_LE(b.back() - b[b.size() - 2], 8u);
+    EXPECT_LT(b.size(), 40u);  // few chunks: one atomic increment each
+}
+
+TEST(GuidedChunks, DependOnTheArgumentsAlone) {
+    EXPECT_EQ(guided_chunks(40960, 2, 81), guided_chunks(40960, 2, 81));
+    EXPECT_EQ(guided_chunks(10, 4, 100), (std::vector<std::size_t>{0, 10}));
+    EXPECT_EQ(guided_chunks(5, 1, 1), (std::vector<std::size_t>{0, 2, 3, 4, 5}));
+}
+
+TEST(Split, PartsAreNearlyEqualAndCoverTheRange) {
+    std::size_t end = 0;
+    for (std::size_t k = 0; k < 3; ++k) {
+        const part_range r = split(10, 3, k);
+        EXPECT_EQ(r.begin, end);
+        EXPECT_GE(r.end - r.begin, 3u);
+        EXPECT_LE(r.end - r.begin, 4u);
+        end = r.end;
+    }
+    EXPECT_EQ(end, 10u);
+}
+
+}  // namespace
+}  // namespace xentcheck::detail
