@@ -42,8 +42,9 @@ test-long: build
 bench: build
 	@$(BUILD_DIR)/bin/xentcheck_bench
 
-# The reference against PyTorch, numpy and the bound (docs/performance.md); redraws
-# docs/performance.svg.
+# Every performance target of docs/performance.md in one run: the reference against PyTorch,
+# numpy and the bound (redraws docs/performance.svg), then eval, check, the per-request overhead
+# and make test from a fresh clone. Fails if a target is not met.
 compare: deps-bench build
 	@/usr/bin/python3 bench/compare.py --bench $(BUILD_DIR)/bin/xentcheck_bench
 
