@@ -48,20 +48,22 @@ inline part_range split(std::size_t count, std::size_t parts, std::size_t k) {
 }
 
 /// Chunk boundaries for `threads` threads that take the next chunk of `count` items whenever
-/// they are free (guided scheduling): each chunk is 1 / (2 threads) of the items not yet dealt,
-/// but at least `min_items`. A thread slowed down for a while then hands most of its share to
-/// the others, and the last chunks, which decide when the call ends, are small. Returns
-/// b[0] = 0 < b[1] < ... < b.back() = count (just {0} for no items); it depends on the arguments
-/// alone, so the chunks, and the order their partial results are added in, are the same on
-/// every call whichever thread takes which.
+/// they are free: each chunk is 1 / (2 threads) of the items not yet dealt (guided scheduling),
+/// but at most 1 / (8 threads) of all items and at least `min_items`. A thread slowed down or
+/// descheduled for a while (a virtual machine's) holds up at most one small share of the work
+/// and hands the rest to the others, and the last chunks, which decide when the call ends, are
+/// small. Returns b[0] = 0 < b[1] < ... < b.back() = count (just {0} for no items); it depends
+/// on the arguments alone, so the chunks, and the order their partial results are added in, are
+/// the same on every call whichever thread takes which.
 inline std::vector<std::size_t> guided_chunks(std::size_t count, std::size_t threads,
                                               std::size_t min_items) {
     const std::size_t divisor = 2 * (threads == 0 ? 1 : threads);
+    const std::size_t largest = std::max<std::size_t>(1, count / (4 * divisor));
     const std::size_t least = min_items == 0 ? 1 : min_items;
     std::vector<std::size_t> bounds{0};
     for (std::size_t done = 0; done < count;) {
         const std::size_t left = count - done;
-        done += std::min(left, std::max(least, left / divisor));
+        done += std::min(left, std::max(least, std::min(largest, left / divisor)));
         bounds.push_back(done);
     }
     return bounds;

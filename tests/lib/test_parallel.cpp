@@ -1,6 +1,6 @@
 /// detail::guided_chunks and detail::split (lib/src/parallel.h): the chunks cover every item
-/// once, in order, shrink as items are dealt, respect their minimum, and depend on the
-/// arguments alone.
+/// once, in order, shrink as items are dealt, respect their maximum and minimum, and depend on
+/// the arguments alone.
 #include <gtest/gtest.h>
 
 #include <cstddef>
@@ -25,13 +25,15 @@ TEST(GuidedChunks, CoverEveryItemOnceInOrder) {
 }
 
 TEST(GuidedChunks, ShrinkToTheMinimumAndNoFurther) {
-    // 4096 rows of 1000 classes on two threads, at least 8 rows a chunk: the first chunk is a
-    // quarter of the rows, each next one a quarter of what is left, down to 8 rows; only the
-    // last may be smaller (what remains).
+    // 4096 rows of 1000 classes on two threads, at least 8 rows a chunk: chunks of a
+    // sixteenth of the rows (256) while a quarter of what is left is more, then a quarter of
+    // what is left, down to 8 rows; only the last may be smaller (what remains).
     const std::vector<std::size_t> b = guided_chunks(4096, 2, 8);
-    EXPECT_EQ(b[1], 1024u);
-    EXPECT_EQ(b[2] - b[1], 768u);
-    for (std::size_t k = 2; k + 1 < b.size(); ++k) {
+    EXPECT_EQ(b[1], 256u);
+    EXPECT_EQ(b[12], 12 * 256u);  // 1024 rows left: a quarter of them is no longer less
+    EXPECT_EQ(b[13] - b[12], 256u);
+    EXPECT_EQ(b[14] - b[13], 192u);
+    for (std::size_t k = 1; k + 1 < b.size(); ++k) {
         const std::size_t size = b[k] - b[k - 1];
         const std::size_t next = b[k + 1] - b[k];
         EXPECT_LE(next, size) << "chunk " << k;
@@ -46,7 +48,8 @@ TEST(GuidedChunks, ShrinkToTheMinimumAndNoFurther) {
 TEST(GuidedChunks, DependOnTheArgumentsAlone) {
     EXPECT_EQ(guided_chunks(40960, 2, 81), guided_chunks(40960, 2, 81));
     EXPECT_EQ(guided_chunks(10, 4, 100), (std::vector<std::size_t>{0, 10}));
-    EXPECT_EQ(guided_chunks(5, 1, 1), (std::vector<std::size_t>{0, 2, 3, 4, 5}));
+    EXPECT_EQ(guided_chunks(5, 1, 1),
+              (std::vector<std::size_t>{0, 1, 2, 3, 4, 5}));  // at most 5 / 8
 }
 
 TEST(Split, PartsAreNearlyEqualAndCoverTheRange) {
