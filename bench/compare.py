@@ -23,6 +23,7 @@ fresh clone of HEAD), prints every target's verdict, and exits with 1 if one is 
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -219,7 +220,7 @@ def measure(args):
         loads.append(load_average())
     med = {k: statistics.median(v) for k, v in data.items()}
     med_cpu = {k: statistics.median(v) for k, v in cpu.items()}
-    return med, med_cpu, labels, loads
+    return med, med_cpu, labels, loads, data
 
 
 def table(med, med_cpu):
@@ -246,8 +247,13 @@ def table(med, med_cpu):
     return "\n".join(lines)
 
 
-def verdicts(med):
-    """Which targets hold in this run."""
+def verdicts(med, rounds):
+    """Which targets hold in this run: (line, met) pairs. `rounds` holds each variant's time in
+    every round, for the small shapes' verdict: there two threads run the one-thread code
+    (below 32768 logits a thread), so a difference is the machine's noise unless it repeats.
+    SLOWER needs the median over 1.05 and two threads slower in at least 80% of the rounds; two
+    equal codes are slower in 6 or more of 7 rounds by chance in 6% of runs (4 of 5: 19%),
+    before the median's condition."""
     out = []
     for shape in TARGET_SHAPES:
         sname = shape_name(shape)
@@ -256,21 +262,28 @@ def verdicts(med):
             x1 = g("xentcheck")
             bound = max(g("bound/exp"), g("bound/memory"))
             speedup, to_bound = g("pytorch") / x1, x1 / bound
-            out.append(f"{dtype}/{sname}: {speedup:.2f}x PyTorch "
-                       f"({'met' if speedup >= 2.5 else 'NOT met'}: >= 2.5), "
-                       f"{to_bound:.2f}x the bound ({'met' if to_bound <= 2 else 'NOT met'}: <= 2)")
+            out.append((f"{dtype}/{sname}: {speedup:.2f}x PyTorch "
+                        f"({'met' if speedup >= 2.5 else 'NOT met'}: >= 2.5), {to_bound:.2f}x "
+                        f"the bound ({'met' if to_bound <= 2 else 'NOT met'}: <= 2)",
+                        speedup >= 2.5 and to_bound <= 2))
     for dtype in DTYPES:
         g = lambda v, s: med.get((v, dtype, s), float("nan"))  # noqa: E731
         gain = g("xentcheck", "4096x1000") / g("xentcheck/threads:2", "4096x1000")
         ceiling = 2 * g("xentcheck", "4096x1000") / g("two_at_once", "4096x1000")
-        out.append(f"{dtype}/4096x1000 two threads: {gain:.2f}x one thread "
-                   f"({'met' if gain >= 1.7 else 'NOT met'}: >= 1.7; two one-thread processes "
-                   f"at once did {ceiling:.2f}x one's work)")
+        out.append((f"{dtype}/4096x1000 two threads: {gain:.2f}x one thread "
+                    f"({'met' if gain >= 1.7 else 'NOT met'}: >= 1.7; two one-thread processes "
+                    f"at once did {ceiling:.2f}x one's work)", gain >= 1.7))
         for shape in SMALL_SHAPES:
             s = shape_name(shape)
             ratio = g("xentcheck/threads:2", s) / g("xentcheck", s)
-            out.append(f"{dtype}/{s} two threads / one thread: {ratio:.2f} "
-                       f"({'not slower' if ratio <= 1.05 else 'SLOWER'}; 5% noise allowed)")
+            pairs = list(zip(rounds[("xentcheck/threads:2", dtype, s)],
+                             rounds[("xentcheck", dtype, s)]))
+            slower = sum(two > one for two, one in pairs)
+            systematic = ratio > 1.05 and slower >= math.ceil(0.8 * len(pairs))
+            out.append((f"{dtype}/{s} two threads / one thread: {ratio:.2f}, two threads "
+                        f"slower in {slower} of {len(pairs)} rounds "
+                        f"({'SLOWER' if systematic else 'not slower'}: SLOWER needs a median "
+                        "over 1.05 and 80% of the rounds)", not systematic))
     return out
 
 
@@ -336,7 +349,7 @@ def main():
                  "`cmake --build build --target xentcheck_bench` or pass --bench")
 
     info = machine()
-    med, med_cpu, labels, loads = measure(args)
+    med, med_cpu, labels, loads, rounds = measure(args)
     print(f"Machine: {info['cpu']}, {info['cores']} cores, ISA {' '.join(info['isa'])}; "
           f"PyTorch {info['torch']}, numpy {info['numpy']}, Python {info['python']}")
     print("Load average (1 min) during the run: " +
@@ -345,8 +358,8 @@ def main():
     print(f"Medians of {args.rounds} interleaved rounds, wall time per forward + backward call:\n")
     print(table(med, med_cpu))
     print()
-    reference = verdicts(med)
-    for line in reference:
+    reference = verdicts(med, rounds)
+    for line, _ in reference:
         print(line)
     if args.svg:
         plot(med, args.svg, info, loads)
@@ -365,9 +378,10 @@ def main():
             json.dump({"machine": info, "loads": loads, "rounds": args.rounds,
                        "median_ms": {"/".join(k): v for k, v in med.items()},
                        "median_cpu_ms": {"/".join(k): v for k, v in med_cpu.items()},
-                       "verdicts": reference + [f"{g}: {line}" for g, line in tool]},
+                       "verdicts": [line for line, _ in reference] +
+                                   [f"{g}: {line}" for g, line in tool]},
                       f, indent=1)
-    missed = [line for line in reference if "NOT met" in line or "SLOWER" in line]
+    missed = [line for line, met in reference if not met]
     missed += [f"{g}: {line}" for g, line in tool if not tool_targets.met(line)]
     print()
     if missed:
