@@ -11,7 +11,7 @@
 #     comparing), as "BM_check_run/.../user"; and us_per_request, that plus the kernel's work
 #     for the pipes and for switching to and from the waits for the answers, as
 #     ".../user+system", which is printed for context, without a verdict: the kernel's share is
-#     the machine's (10 to 17 us a request on the AMD EPYC virtual machine of 29 November).
+#     the machine's (5 to 18 us a request on the AMD EPYC virtual machine of 29 November).
 # One run is the mean over its iterations (at least 0.3 s); a round runs each benchmark once.
 # Prints each round, then the minimum, median and maximum per benchmark against the target.
 # This machine's speed moves by up to 2x within minutes (docs/performance.md), and this code

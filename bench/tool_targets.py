@@ -8,7 +8,9 @@ docs/performance.md.
 - bench/build_timing.sh: `make test` from a fresh clone, and after touching one lib source.
 
 Each script prints its runs and then lines ending "(target ...): <verdict>"; those lines are
-the result. The scripts keep their own repetition counts (REPEAT, SEEDS, ROUNDS in the
+the result. Lines with "(context" are measurements printed next to them without a target (the
+per-request script's user + system time of whole check runs); they are kept and shown, but
+have no verdict. The scripts keep their own repetition counts (REPEAT, SEEDS, ROUNDS in the
 environment); eval runs 5 times here unless REPEAT says otherwise.
 """
 
@@ -18,6 +20,7 @@ import subprocess
 import sys
 
 VERDICT = re.compile(r"\(target [^)]*\): (.*)$")
+CONTEXT = re.compile(r"\(context\b")
 
 SCRIPTS = [
     ("eval", "eval_throughput.sh", {"REPEAT": "5"}),
@@ -28,8 +31,9 @@ BUILD_SCRIPT = ("build", "build_timing.sh", {})
 
 
 def run_script(root, name, build_dir, defaults):
-    """Runs bench/<name>, echoing its output to stderr as progress; returns its verdict lines,
-    or one line saying how it failed."""
+    """Runs bench/<name>, echoing its output to stderr as progress; returns its verdict and
+    context lines in order as (line, is_verdict), and a verdict line saying how it failed if it
+    did."""
     env = dict(defaults)
     env.update(os.environ)
     args = ["sh", os.path.join(root, "bench", name)]
@@ -42,20 +46,24 @@ def run_script(root, name, build_dir, defaults):
         for line in proc.stdout:
             sys.stderr.write(line)
             if VERDICT.search(line):
-                verdicts.append(line.rstrip("\n"))
+                verdicts.append((line.rstrip("\n"), True))
+            elif CONTEXT.search(line):
+                verdicts.append((line.rstrip("\n"), False))
     code = proc.returncode
     if code != 0:
-        verdicts.append(f"bench/{name} failed with exit code {code} (target: a measurement): "
-                        "NOT met")
+        verdicts.append((f"bench/{name} failed with exit code {code} "
+                         "(target a measurement): NOT met", True))
     return verdicts
 
 
 def measure_tool(root, build_dir, with_build):
-    """(group, verdict line) for every tool target, in the scripts' order."""
+    """(group, line, is_verdict) for every tool target and context line, in the scripts'
+    order."""
     scripts = SCRIPTS + ([BUILD_SCRIPT] if with_build else [])
     out = []
     for group, name, defaults in scripts:
-        out.extend((group, line) for line in run_script(root, name, build_dir, defaults))
+        out.extend((group, line, is_verdict)
+                   for line, is_verdict in run_script(root, name, build_dir, defaults))
     return out
 
 

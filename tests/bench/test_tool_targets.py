@@ -34,20 +34,26 @@ class Verdicts(unittest.TestCase):
 
 
 class RunScript(unittest.TestCase):
-    def test_collects_only_verdict_lines(self):
+    def test_collects_verdict_and_context_lines(self):
         root = fake_root('echo "run 1: 0.2 s"\n'
                          'echo "a: 1 s (target < 2 s): met"\n'
+                         'echo "c: 30 us (context, no target: the kernel)"\n'
                          'echo "b: 3 s (target < 2 s): NOT met"\n')
         lines = tool_targets.run_script(root, "fake.sh", "build", {})
-        self.assertEqual(lines, ["a: 1 s (target < 2 s): met", "b: 3 s (target < 2 s): NOT met"])
-        self.assertEqual([tool_targets.met(l) for l in lines], [True, False])
+        self.assertEqual(lines, [("a: 1 s (target < 2 s): met", True),
+                                 ("c: 30 us (context, no target: the kernel)", False),
+                                 ("b: 3 s (target < 2 s): NOT met", True)])
+        self.assertEqual([tool_targets.met(l) for l, is_verdict in lines if is_verdict],
+                         [True, False])
 
     def test_a_failing_script_is_a_target_not_met(self):
         root = fake_root('echo "a: 1 s (target < 2 s): met"\nexit 3\n')
         lines = tool_targets.run_script(root, "fake.sh", "build", {})
         self.assertEqual(len(lines), 2)
-        self.assertIn("exit code 3", lines[1])
-        self.assertFalse(tool_targets.met(lines[1]))
+        line, is_verdict = lines[1]
+        self.assertIn("exit code 3", line)
+        self.assertTrue(is_verdict)
+        self.assertFalse(tool_targets.met(line))
 
     def test_defaults_yield_to_the_environment(self):
         root = fake_root('echo "r: $REPEAT (target < 10 runs): met"\n')
@@ -56,7 +62,7 @@ class RunScript(unittest.TestCase):
             lines = tool_targets.run_script(root, "fake.sh", "build", {"REPEAT": "5"})
         finally:
             del os.environ["REPEAT"]
-        self.assertEqual(lines, ["r: 9 (target < 10 runs): met"])
+        self.assertEqual(lines, [("r: 9 (target < 10 runs): met", True)])
 
     def test_every_listed_script_exists(self):
         for _, name, _ in tool_targets.SCRIPTS + [tool_targets.BUILD_SCRIPT]:
