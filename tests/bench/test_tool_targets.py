@@ -69,5 +69,68 @@ class RunScript(unittest.TestCase):
             self.assertTrue(os.path.isfile(os.path.join(BENCH, name)), name)
 
 
+def reference_medians(one_thread_ms, two_thread_ms):
+    """compare.py's medians for every variant it reads, with 4096x1000 at the given times and
+    every target ratio comfortably met."""
+    med = {}
+    for dtype in ("float64", "float32"):
+        for shape in ("1x1000000", "4096x1000", "8x128000", "64x1000", "1x50000"):
+            med[("xentcheck", dtype, shape)] = one_thread_ms
+            med[("xentcheck/threads:2", dtype, shape)] = two_thread_ms
+            med[("pytorch", dtype, shape)] = 3 * one_thread_ms
+            med[("bound/exp", dtype, shape)] = one_thread_ms / 1.5
+            med[("bound/memory", dtype, shape)] = one_thread_ms / 4
+        med[("two_at_once", dtype, "4096x1000")] = one_thread_ms * 1.1
+    return med
+
+
+class CompareVerdicts(unittest.TestCase):
+    """compare.py's own verdicts (it imports torch: skipped where python3-torch is missing)."""
+
+    def setUp(self):
+        try:
+            import compare  # noqa: F401
+        except ImportError as e:
+            self.skipTest(f"compare.py cannot be imported: {e}")
+        self.compare = sys.modules["compare"]
+
+    def small_shape_verdicts(self, one, two):
+        """The small shapes' (line, met) pairs when every small shape took `one` and `two` ms
+        (one thread, two threads) in the rounds."""
+        med = reference_medians(1.0, 0.55)
+        for dtype in ("float64", "float32"):
+            for shape in ("64x1000", "1x50000"):
+                med[("xentcheck", dtype, shape)] = sorted(one)[len(one) // 2]
+                med[("xentcheck/threads:2", dtype, shape)] = sorted(two)[len(two) // 2]
+        rounds = {key: one if key[0] == "xentcheck" else two
+                  for key in med if key[2] in ("64x1000", "1x50000")}
+        return [v for v in self.compare.verdicts(med, rounds) if "two threads / one" in v[0]]
+
+    def test_target_ratios(self):
+        lines = self.compare.verdicts(reference_medians(1.0, 0.55), {
+            (v, d, s): [1.0] for v in ("xentcheck", "xentcheck/threads:2")
+            for d in ("float64", "float32") for s in ("64x1000", "1x50000")})
+        self.assertTrue(all(met for _, met in lines), lines)
+        slow = self.compare.verdicts(reference_medians(1.0, 0.62), {
+            (v, d, s): [1.0] for v in ("xentcheck", "xentcheck/threads:2")
+            for d in ("float64", "float32") for s in ("64x1000", "1x50000")})
+        missed = [line for line, met in slow if not met]
+        self.assertEqual(len(missed), 2, slow)  # 1.61x: both dtypes' two-thread target
+        self.assertTrue(all("two threads: 1.61x" in line for line in missed))
+
+    def test_a_repeated_slowdown_is_slower(self):
+        verdicts = self.small_shape_verdicts([1.0] * 9, [1.10] * 8 + [0.9])
+        self.assertTrue(verdicts and not any(met for _, met in verdicts), verdicts)
+        self.assertIn("SLOWER", verdicts[0][0])
+
+    def test_noise_is_not_slower(self):
+        # The median 10% slower, but in only 5 of 9 rounds: the same code in a noisy phase.
+        verdicts = self.small_shape_verdicts([1.0] * 9, [1.1] * 5 + [0.9] * 4)
+        self.assertTrue(verdicts and all(met for _, met in verdicts), verdicts)
+        # Slower in every round, but by 2%: within the allowance.
+        verdicts = self.small_shape_verdicts([1.0] * 9, [1.02] * 9)
+        self.assertTrue(all(met for _, met in verdicts), verdicts)
+
+
 if __name__ == "__main__":
     unittest.main()
