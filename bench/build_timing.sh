@@ -6,7 +6,7 @@
 # Prints both wall times, the test counts, and a verdict line each. A failing `make test` is
 # reported and fails the script: a red build has no build time.
 #
-#   sh bench/build_timing.sh                       (about 6 to 8 minutes here)
+#   sh bench/build_timing.sh                       (about 5 minutes here; the logs stay in WORK)
 #   WORK=/tmp/xc sh bench/build_timing.sh
 set -eu
 cd "$(dirname "$0")/.."

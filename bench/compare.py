@@ -269,10 +269,10 @@ def verdicts(med, rounds):
     for dtype in DTYPES:
         g = lambda v, s: med.get((v, dtype, s), float("nan"))  # noqa: E731
         gain = g("xentcheck", "4096x1000") / g("xentcheck/threads:2", "4096x1000")
-        ceiling = 2 * g("xentcheck", "4096x1000") / g("two_at_once", "4096x1000")
+        two_processes = 2 * g("xentcheck", "4096x1000") / g("two_at_once", "4096x1000")
         out.append((f"{dtype}/4096x1000 two threads: {gain:.2f}x one thread "
                     f"({'met' if gain >= 1.7 else 'NOT met'}: >= 1.7; for reference, two "
-                    f"one-thread processes at once did {ceiling:.2f}x one's work)", gain >= 1.7))
+                    f"one-thread processes at once did {two_processes:.2f}x one's work)", gain >= 1.7))
         for shape in SMALL_SHAPES:
             s = shape_name(shape)
             ratio = g("xentcheck/threads:2", s) / g("xentcheck", s)

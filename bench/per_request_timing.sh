@@ -35,7 +35,7 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 round=1
 while [ "$round" -le "$ROUNDS" ]; do
     # Name and time in ns of each benchmark (the console format: "name time unit cpu unit
-    # counters"): a request's time, or for a whole check run its us_per_request counter.
+    # counters"): a request's time, or for a whole check run its two per-request counters.
     "$BENCH" --benchmark_filter="$FILTER" --benchmark_min_time=0.3 2> /dev/null |
         awk '/^BM_check_run/ { for (i = 2; i <= NF; ++i) {
                                    if (split($i, kv, "=") != 2) continue

@@ -61,10 +61,12 @@ struct run_setup {
 /// example C ABI library behind `xentcheck serve-lib` as a plain --impl program: requests and
 /// answers are JSON lines on pipes, as for any implementation. Each run has a fresh memory of
 /// answers (a new memo_implementation); the process lives across runs (started by an untimed
-/// run first). The counters are what the per-request target reads: us_per_request, this
-/// thread's CPU time (generation, properties, the reference and tolerances, encoding, decoding
-/// and the system calls of the pipes, all of it) over the requests sent, and the requests per
-/// run. The implementation's own time is not in it (another process), nor the waits for it.
+/// run first). Counters, over the requests sent: user_us_per_request, this thread's CPU time
+/// in user space (generation, properties, the reference and tolerances, encoding, decoding,
+/// comparing: what the per-request target reads); us_per_request, that plus the kernel's time
+/// for the pipes' system calls and the switches around the waits (reported for context); and
+/// the requests per run. The implementation's own time is not in them (another process), nor
+/// the waits for it.
 /// Unlike the command, the benchmark keeps glibc's default allocator settings: the command's
 /// keep_freed_arrays and heap_on_huge_pages are about arrays above glibc's 128 KiB mapping
 /// threshold, and a problem capped at 16 classes has at most 24 x 16 logits.
