@@ -63,12 +63,19 @@ TEST(Codec, RequestRoundTripsWithEveryOption) {
 
 TEST(Codec, RequestsWrittenInPlaceAreTheAppendedLines) {
     // The process client's buffer: lines written one after the other over old bytes, its size
-    // only growing. The text must be encode_request's, line for line.
+    // only growing. The text must be each line's alone (each encoded into a fresh string, so
+    // that an offset taken wrongly cannot hide on both sides: encode_request appends with
+    // encode_request_at itself).
     request small = make_request(1, 2);
     const request large = full_request();
-    std::string expected;
-    encode_request(large, 1, expected);
-    encode_request(small, 2, expected);
+    std::string large_line, small_line;
+    encode_request(large, 1, large_line);
+    encode_request(small, 2, small_line);
+    const std::string expected = large_line + small_line;
+    std::string appended;  // the appending form gives the same text
+    encode_request(large, 1, appended);
+    encode_request(small, 2, appended);
+    EXPECT_EQ(appended, expected);
     std::string buffer(7, '#');  // shorter than a line: it must grow
     std::size_t used = 0;
     detail::encode_request_at(large, 1, buffer, used);
@@ -79,14 +86,12 @@ TEST(Codec, RequestsWrittenInPlaceAreTheAppendedLines) {
     // Again from the start, over the first batch's bytes: the room is reused, not grown.
     used = 0;
     detail::encode_request_at(small, 2, buffer, used);
-    std::string alone;
-    encode_request(small, 2, alone);
-    EXPECT_EQ(buffer.substr(0, used), alone);
+    EXPECT_EQ(buffer.substr(0, used), small_line);
     EXPECT_EQ(buffer.size(), room);
     // Validation comes first, as for encode_request, and leaves `used` alone.
     small.logits.pop_back();
     EXPECT_THROW(detail::encode_request_at(small, 3, buffer, used), std::invalid_argument);
-    EXPECT_EQ(used, alone.size());
+    EXPECT_EQ(used, small_line.size());
 }
 
 TEST(Codec, OptionsAreSentOnlyWhenSet) {
