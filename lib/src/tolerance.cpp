@@ -130,11 +130,22 @@ bool tolerance::accepts(double expected, double actual, double magnitude) const 
     return std::abs(actual - expected) <= bound(magnitude);
 }
 
+namespace {
+/// 1 / |mean divisor| for reduction mean, else 1: the factor by which a row's term sizes scale
+/// into the loss and gradient. With a zero divisor (every row ignored) the loss and gradient
+/// are exactly zero or non-finite, and neither needs a magnitude: 1 then. Validates.
+double reduction_scale(batch_shape shape, const target_view& target,
+                       const cross_entropy_options& options) {
+    const double divisor = mean_divisor(shape, target, options);
+    return options.reduction == reduction::mean && divisor != 0 ? 1.0 / std::abs(divisor) : 1.0;
+}
+}  // namespace
+
 problem_scale measure_problem(double unit_roundoff, std::span<const double> logits,
                               std::size_t classes, const target_view& target,
                               const cross_entropy_options& options) {
     const batch_shape shape = make_shape(logits.size(), classes);
-    const double divisor = mean_divisor(shape, target, options);
+    const double mean_scale = reduction_scale(shape, target, options);
     problem_scale s;
     s.unit_roundoff = unit_roundoff;
     s.rows = shape.rows;
@@ -164,8 +175,6 @@ problem_scale measure_problem(double unit_roundoff, std::span<const double> logi
         }
         s.mixed_sign_targets = negative;
     }
-    const double mean_scale =
-        options.reduction == reduction::mean && divisor != 0 ? 1.0 / std::abs(divisor) : 1.0;
     // sum_j T_j with the term sizes T_j = |w_j| ((1 - eps) |y_j| + eps / C): equal to A_i
     // unless a probability target or a weight is negative, where A_i and a_ij carry rounding
     // errors relative to these terms even when they cancel.
@@ -188,11 +197,7 @@ std::vector<double> grad_magnitudes(std::span<const double> probs, std::size_t c
                                     const target_view& target,
                                     const cross_entropy_options& options) {
     const batch_shape shape = make_shape(probs.size(), classes);
-    const double divisor = mean_divisor(shape, target, options);
-    // Same scale as measure_problem: with a zero divisor (every row ignored) the gradient is
-    // exactly zero or non-finite, and neither needs a magnitude.
-    const double scale =
-        options.reduction == reduction::mean && divisor != 0 ? 1.0 / std::abs(divisor) : 1.0;
+    const double scale = reduction_scale(shape, target, options);  // as measure_problem's
     detail::term_sizes sizes(classes, target, options);
     std::vector<double> out(shape.size());
     for (std::size_t i = 0; i < shape.rows; ++i)
