@@ -107,6 +107,17 @@ def numpy_step(logits, target):
     return step
 
 
+def iterations(json_text):
+    """(name, real ms, cpu ms, label) of each iteration run in Google Benchmark's JSON output
+    (aggregates left out)."""
+    for b in json.loads(json_text)["benchmarks"]:
+        if b.get("run_type", "iteration") != "iteration":
+            continue
+        scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b["time_unit"]]
+        yield (b.get("run_name", b["name"]), b["real_time"] * scale, b["cpu_time"] * scale,
+               b.get("label", ""))
+
+
 def run_bench(binary, min_time):
     """Every benchmark of interest, three repetitions in random order after a warm-up (the
     benchmark run first in a process, or right after another, was measurably slower than the
@@ -119,13 +130,8 @@ def run_bench(binary, min_time):
          "--benchmark_repetitions=3", "--benchmark_enable_random_interleaving=true"],
         check=True, capture_output=True, text=True).stdout
     runs = {}
-    for b in json.loads(out)["benchmarks"]:
-        if b.get("run_type", "iteration") != "iteration":
-            continue
-        scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b["time_unit"]]
-        name = b.get("run_name", b["name"])
-        runs.setdefault(name, []).append(
-            (b["real_time"] * scale, b["cpu_time"] * scale, b.get("label", "")))
+    for name, real, cpu, label in iterations(out):
+        runs.setdefault(name, []).append((real, cpu, label))
     return {name: (statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs),
                    rs[0][2]) for name, rs in runs.items()}
 
@@ -146,9 +152,8 @@ def two_at_once(binary, min_time):
         out, _ = proc.communicate()
         if proc.returncode != 0:
             raise RuntimeError(f"{binary} failed with exit code {proc.returncode}")
-        for b in json.loads(out)["benchmarks"]:
-            scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b["time_unit"]]
-            times.setdefault(b["name"].split("/")[0], []).append(b["real_time"] * scale)
+        for name, real, _, _ in iterations(out):
+            times.setdefault(name.split("/")[0], []).append(real)
     return {dtype: statistics.median(ts) for dtype, ts in times.items()}
 
 
