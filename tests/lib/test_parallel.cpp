@@ -1,6 +1,5 @@
 /// detail::guided_chunks and detail::split (lib/src/parallel.h): the chunks cover every item
-/// once, in order, shrink as items are dealt, respect their maximum and minimum, and depend on
-/// the arguments alone.
+/// once, in order, shrink as items are dealt, and respect their maximum and minimum.
 #include <gtest/gtest.h>
 
 #include <cstddef>
@@ -45,8 +44,11 @@ TEST(GuidedChunks, ShrinkToTheMinimumAndNoFurther) {
     EXPECT_LT(b.size(), 40u);  // few chunks: one atomic increment each
 }
 
-TEST(GuidedChunks, DependOnTheArgumentsAlone) {
-    EXPECT_EQ(guided_chunks(40960, 2, 81), guided_chunks(40960, 2, 81));
+TEST(GuidedChunks, SmallCasesByHand) {
+    // 40 items on 2 threads, at least 3: at most 40 / 16 = 2 would be less, so 3 a chunk while
+    // a quarter of what is left is less than 3, i.e. throughout; the last chunk is the rest.
+    EXPECT_EQ(guided_chunks(40, 2, 3),
+              (std::vector<std::size_t>{0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 33, 36, 39, 40}));
     EXPECT_EQ(guided_chunks(10, 4, 100), (std::vector<std::size_t>{0, 10}));
     EXPECT_EQ(guided_chunks(5, 1, 1),
               (std::vector<std::size_t>{0, 1, 2, 3, 4, 5}));  // at most 5 / 8
