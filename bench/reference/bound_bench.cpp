@@ -1,11 +1,13 @@
 /// Bound benchmarks: what no forward + backward can beat on this machine, per shape and dtype:
 /// the exponentials alone (the fastest vector exp of glibc's libmvec) and one memory pass that
-/// reads the logits and writes the gradient.
+/// reads the logits and writes the gradient; at (4096, 1000) also on two threads, to show what
+/// the machine's two CPUs give for each kind of work.
 #include <benchmark/benchmark.h>
 
 #include <cmath>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench_support.h"
@@ -50,17 +52,30 @@ bool have_mvec() {
 }
 #endif
 
-/// exp of every logit (minus 10, so no result overflows), one block at a time.
+/// work(k) for k in [0, threads): k > 0 on threads started for this call, k = 0 on the calling
+/// one, as the reference does with its threads (so the two-thread bounds pay the same start).
+template <class Work>
+void on_threads(std::size_t threads, const Work& work) {
+    std::vector<std::jthread> others;
+    for (std::size_t k = 1; k < threads; ++k)
+        others.emplace_back(work, k);
+    work(std::size_t{0});
+}
+
+/// exp of every logit (minus 10, so no result overflows), one block at a time; with two threads
+/// each takes half of the logits, through a block of its own.
 template <class T>
-void exp_bound(benchmark::State& state, shape s) {
+void exp_bound(benchmark::State& state, shape s, std::size_t threads) {
     std::vector<T> logits = random_logits<T>(s, 1);
     for (auto& z : logits)
         z -= T(10);
-    std::vector<T> block(exp_block);
+    std::vector<std::vector<T>> blocks(threads, std::vector<T>(exp_block));
     const bool vector = have_mvec();
-    for (auto _ : state) {
-        for (std::size_t b = 0; b < logits.size(); b += exp_block) {
-            const std::size_t n = std::min(exp_block, logits.size() - b);
+    const auto part = [&](std::size_t k) {
+        std::vector<T>& block = blocks[k];
+        const std::size_t end = logits.size() * (k + 1) / threads;
+        for (std::size_t b = logits.size() * k / threads; b < end; b += exp_block) {
+            const std::size_t n = std::min(exp_block, end - b);
             if (vector) {
                 mvec_exp(logits.data() + b, block.data(), n);
             } else {
@@ -70,7 +85,9 @@ void exp_bound(benchmark::State& state, shape s) {
             benchmark::DoNotOptimize(block.data());
             benchmark::ClobberMemory();
         }
-    }
+    };
+    for (auto _ : state)
+        on_threads(threads, part);
     state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(logits.size()));
     state.SetLabel(vector ? "libmvec AVX2 exp" : "std::exp (no AVX2 libmvec)");
 }
@@ -78,16 +95,20 @@ void exp_bound(benchmark::State& state, shape s) {
 /// One pass that reads every logit and writes a gradient entry (a scaled copy), over buffers
 /// of the forward + backward benchmark's size.
 template <class T>
-void memory_bound(benchmark::State& state, shape s) {
+void memory_bound(benchmark::State& state, shape s, std::size_t threads) {
     placed_pair<T> buffers(random_logits<T>(s, 1));  // placed as in the reference benchmarks
     const std::span<const T> logits = buffers.input();
     const std::span<T> grad = buffers.output();
     const T factor = T(0.5);
-    for (auto _ : state) {
+    const auto part = [&](std::size_t k) {
         const T* in = logits.data();
         T* out = grad.data();
-        for (std::size_t j = 0; j < logits.size(); ++j)
+        const std::size_t end = logits.size() * (k + 1) / threads;
+        for (std::size_t j = logits.size() * k / threads; j < end; ++j)
             out[j] = factor * in[j];
+    };
+    for (auto _ : state) {
+        on_threads(threads, part);
         benchmark::DoNotOptimize(grad.data());
         benchmark::ClobberMemory();
     }
@@ -99,18 +120,27 @@ void memory_bound(benchmark::State& state, shape s) {
 
 void register_bound_benchmarks() {
     for (const shape s : reference_shapes()) {
-        benchmark::RegisterBenchmark(benchmark_name("float32", s, "bound/exp").c_str(),
-                                     exp_bound<float>, s)
-            ->Unit(benchmark::kMillisecond);
-        benchmark::RegisterBenchmark(benchmark_name("float64", s, "bound/exp").c_str(),
-                                     exp_bound<double>, s)
-            ->Unit(benchmark::kMillisecond);
-        benchmark::RegisterBenchmark(benchmark_name("float32", s, "bound/memory").c_str(),
-                                     memory_bound<float>, s)
-            ->Unit(benchmark::kMillisecond);
-        benchmark::RegisterBenchmark(benchmark_name("float64", s, "bound/memory").c_str(),
-                                     memory_bound<double>, s)
-            ->Unit(benchmark::kMillisecond);
+        // Two threads only at the shape of the two-thread target.
+        const std::size_t most_threads = s.rows == 4096 && s.classes == 1000 ? 2 : 1;
+        for (std::size_t threads = 1; threads <= most_threads; ++threads) {
+            const std::string suffix = threads == 1 ? "" : "/threads:2";
+            benchmark::RegisterBenchmark(
+                (benchmark_name("float32", s, "bound/exp") + suffix).c_str(), exp_bound<float>, s,
+                threads)
+                ->Unit(benchmark::kMillisecond);
+            benchmark::RegisterBenchmark(
+                (benchmark_name("float64", s, "bound/exp") + suffix).c_str(), exp_bound<double>, s,
+                threads)
+                ->Unit(benchmark::kMillisecond);
+            benchmark::RegisterBenchmark(
+                (benchmark_name("float32", s, "bound/memory") + suffix).c_str(),
+                memory_bound<float>, s, threads)
+                ->Unit(benchmark::kMillisecond);
+            benchmark::RegisterBenchmark(
+                (benchmark_name("float64", s, "bound/memory") + suffix).c_str(),
+                memory_bound<double>, s, threads)
+                ->Unit(benchmark::kMillisecond);
+        }
     }
 }
 

@@ -81,6 +81,8 @@ def reference_medians(one_thread_ms, two_thread_ms):
             med[("bound/exp", dtype, shape)] = one_thread_ms / 1.5
             med[("bound/memory", dtype, shape)] = one_thread_ms / 4
         med[("two_at_once", dtype, "4096x1000")] = one_thread_ms * 1.1
+        med[("bound/exp/threads:2", dtype, "4096x1000")] = one_thread_ms / 1.5 / 1.6
+        med[("bound/memory/threads:2", dtype, "4096x1000")] = one_thread_ms / 4 / 1.2
     return med
 
 
@@ -117,6 +119,23 @@ class CompareVerdicts(unittest.TestCase):
         missed = [line for line, met in slow if not met]
         self.assertEqual(len(missed), 2, slow)  # 1.61x: both dtypes' two-thread target
         self.assertTrue(all("two threads: 1.61x" in line for line in missed))
+
+    def test_two_thread_context_and_rounds(self):
+        # The machine's gains are context: printed next to the target, never its verdict.
+        lines = self.compare.verdicts(reference_medians(1.0, 0.62), {
+            (v, d, s): [1.0] for v in ("xentcheck", "xentcheck/threads:2")
+            for d in ("float64", "float32") for s in ("64x1000", "1x50000")})
+        two = [line for line, met in lines if "4096x1000 two threads" in line]
+        self.assertEqual(len(two), 2)
+        self.assertTrue(all("exp bound's work on two threads ran 1.60x" in line and
+                            "memory pass 1.20x" in line and "did 1.82x" in line for line in two))
+        # Round by round: round 2's numbers in round 2's row, each dtype in its own row.
+        rounds = {key: [value, value * (1.25 if "threads:2" in key[0] else 1.0)]
+                  for key, value in reference_medians(1.0, 0.5).items()}
+        rows = self.compare.rounds_table(rounds).splitlines()[2:]
+        self.assertEqual(len(rows), 4, rows)
+        self.assertEqual(rows[0], "| 1 | float64 | 2.00 | 1.60 | 1.20 | 1.82 |")
+        self.assertEqual(rows[2], "| 2 | float64 | 1.60 | 1.28 | 0.96 | 1.82 |")
 
     def test_a_repeated_slowdown_is_slower(self):
         verdicts = self.small_shape_verdicts([1.0] * 9, [1.10] * 8 + [0.9])
