@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <barrier>
 #include <cstddef>
 #include <exception>
 #include <mutex>
@@ -35,6 +36,80 @@ void run_parts(std::size_t parts, const Work& work) {
             workers.emplace_back(guarded, k);
         guarded(0);
     }  // joined here
+    if (failure) std::rethrow_exception(failure);
+}
+
+/// Starts a std::jthread running work(k): run_parts_in_steps' default way of starting a part
+/// (tests pass one that fails, as the system can when it is out of threads).
+struct start_jthread {
+    template <class Work>
+    std::jthread operator()(const Work& work, std::size_t k) const {
+        return std::jthread(work, k);
+    }
+};
+
+/// Runs work(k, step) for k in [0, parts), step by step for step in [0, steps), over one set of
+/// threads (parts 1.. on new threads, part 0 on the calling thread) instead of a fork-join per
+/// step: a thread start costs tens of microseconds on a virtual machine, more than a step of a
+/// short call. After every part has done a step, between(step) runs once, on one thread, while
+/// the others wait; it sees every part's results of that step, and returning false ends the run
+/// after that step. A part whose thread cannot be started is done by the calling thread, in
+/// every step (the barrier is told it will not come, so no thread waits for it forever). The
+/// first exception thrown by a part or by `between` ends the run after that step and is rethrown
+/// here.
+template <class Work, class Between, class Start = start_jthread>
+void run_parts_in_steps(std::size_t parts, std::size_t steps, const Work& work,
+                        const Between& between, const Start& start = {}) {
+    parts = std::max<std::size_t>(parts, 1);
+    std::exception_ptr failure;
+    std::mutex failure_mutex;
+    const auto record_failure = [&] {
+        const std::lock_guard lock(failure_mutex);
+        if (!failure) failure = std::current_exception();
+    };
+    std::size_t step = 0;
+    bool stop = false;
+    const auto after_step = [&]() noexcept {
+        if (!failure) {
+            try {
+                stop = !between(step);
+            } catch (...) {
+                record_failure();
+            }
+        }
+        stop = stop || failure != nullptr;
+        ++step;
+    };
+    std::barrier sync(static_cast<std::ptrdiff_t>(parts), after_step);
+    // Parts [first, last): a thread's share (one part; the calling thread's part 0 and any part
+    // whose thread did not start). The barrier's completion orders every write of a step, and
+    // `stop`, before every thread's next step.
+    const auto run = [&](std::size_t first, std::size_t last, bool with_part_0) {
+        for (std::size_t s = 0; s < steps; ++s) {
+            for (std::size_t k = with_part_0 ? 0 : first; k < last; k = k == 0 ? first : k + 1) {
+                try {
+                    work(k, s);
+                } catch (...) {
+                    record_failure();
+                }
+            }
+            sync.arrive_and_wait();
+            if (stop) return;
+        }
+    };
+    std::vector<std::jthread> workers;
+    std::size_t started = 1;
+    try {
+        workers.reserve(parts - 1);
+        for (; started < parts; ++started)
+            workers.push_back(start([&run](std::size_t k) { run(k, k + 1, false); }, started));
+    } catch (...) {
+        // Parts [started, parts) have no thread: the caller takes them, and nobody waits for them.
+        for (std::size_t k = started; k < parts; ++k)
+            sync.arrive_and_drop();
+    }
+    run(started, parts, true);
+    workers.clear();  // joined here
     if (failure) std::rethrow_exception(failure);
 }
 

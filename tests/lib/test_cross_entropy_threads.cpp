@@ -4,6 +4,7 @@
 /// bits on every run.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -119,6 +120,31 @@ TEST(CrossEntropyThreads, SplitRowsStayWithinTheToleranceModel) {
         const auto again = run<double>(b, threads, reduction::none);
         EXPECT_TRUE(same_bits(many.grad, again.grad) && same_bits(many.loss, again.loss));
     }
+}
+
+TEST(CrossEntropyThreads, SplitRowsThatAreNotDefinedGiveNaNsAsOneThreadDoes) {
+    // A NaN in the second thread's part, a +inf in the first's, and a row of -inf only: the
+    // split stops after the scans, and the row's loss and gradient are NaN, as with one thread.
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    const double inf = std::numeric_limits<double>::infinity();
+    for (const auto& [where, value] : {std::pair<std::size_t, double>{150000, nan}, {10, inf}}) {
+        batch b = make_batch(1, 200000, 3);
+        b.targets[0] = 7;
+        b.logits[where] = value;
+        for (const std::size_t threads : {1, 2}) {
+            const auto r = run<double>(b, threads, reduction::none);
+            EXPECT_TRUE(std::isnan(r.loss[0])) << threads << " threads";
+            EXPECT_TRUE(
+                std::all_of(r.grad.begin(), r.grad.end(), [](double g) { return std::isnan(g); }))
+                << threads << " threads";
+        }
+    }
+    batch masked = make_batch(1, 200000, 4);
+    masked.targets[0] = 7;
+    std::fill(masked.logits.begin(), masked.logits.end(), -inf);
+    const auto r = run<double>(masked, 2, reduction::none);
+    EXPECT_TRUE(std::isnan(r.loss[0]));
+    EXPECT_TRUE(std::isnan(r.grad[0]) && std::isnan(r.grad[199999]));
 }
 
 }  // namespace

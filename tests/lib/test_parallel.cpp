@@ -1,8 +1,14 @@
-/// detail::guided_chunks and detail::split (lib/src/parallel.h): the chunks cover every item
-/// once, in order, shrink as items are dealt, and respect their maximum and minimum.
+/// lib/src/parallel.h: guided_chunks' chunks cover every item once, in order, shrink as items are
+/// dealt and respect their maximum and minimum; split's parts cover a range; run_parts_in_steps
+/// runs every part in every step, stops when told, rethrows, and does the parts whose thread
+/// could not start on the calling thread without waiting for them.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstddef>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include "parallel.h"
@@ -52,6 +58,92 @@ TEST(GuidedChunks, SmallCasesByHand) {
     EXPECT_EQ(guided_chunks(10, 4, 100), (std::vector<std::size_t>{0, 10}));
     EXPECT_EQ(guided_chunks(5, 1, 1),
               (std::vector<std::size_t>{0, 1, 2, 3, 4, 5}));  // at most 5 / 8
+}
+
+/// Starts parts' threads as start_jthread does, but fails for parts `from` and up, as a system
+/// out of threads would.
+struct failing_start {
+    std::size_t from;
+    template <class Work>
+    std::jthread operator()(const Work& work, std::size_t k) const {
+        if (k >= from)
+            throw std::system_error(
+                std::make_error_code(std::errc::resource_unavailable_try_again));
+        return std::jthread(work, k);
+    }
+};
+
+/// Runs 4 parts in 3 steps with `start`: each part adds k + 1 to its slot in each step, and
+/// between(step) records the sum of the slots, which must then hold every part's additions.
+template <class Start>
+std::vector<std::size_t> sums_after_steps(const Start& start) {
+    std::vector<std::size_t> slots(4, 0);
+    std::vector<std::size_t> sums;
+    run_parts_in_steps(
+        4, 3, [&](std::size_t k, std::size_t) { slots[k] += k + 1; },
+        [&](std::size_t) {
+            sums.push_back(slots[0] + slots[1] + slots[2] + slots[3]);
+            return true;
+        },
+        start);
+    return sums;
+}
+
+TEST(RunPartsInSteps, EveryPartInEveryStepBeforeBetween) {
+    // Each step adds 1 + 2 + 3 + 4 = 10 in all.
+    EXPECT_EQ(sums_after_steps(start_jthread{}), (std::vector<std::size_t>{10, 20, 30}));
+}
+
+TEST(RunPartsInSteps, PartsWhoseThreadDidNotStartRunOnTheCaller) {
+    // Parts 2 and 3 (then 1, 2 and 3) get no thread: the caller does them in every step, and the
+    // started threads do not wait for them at the step's end (that would never return).
+    EXPECT_EQ(sums_after_steps(failing_start{2}), (std::vector<std::size_t>{10, 20, 30}));
+    EXPECT_EQ(sums_after_steps(failing_start{1}), (std::vector<std::size_t>{10, 20, 30}));
+}
+
+TEST(RunPartsInSteps, BetweenReturningFalseEndsTheRun) {
+    std::atomic<int> calls_after_step_0{0};
+    std::size_t betweens = 0;
+    run_parts_in_steps(
+        2, 3,
+        [&](std::size_t, std::size_t step) {
+            if (step > 0) ++calls_after_step_0;
+        },
+        [&](std::size_t) {
+            ++betweens;
+            return false;
+        });
+    EXPECT_EQ(calls_after_step_0.load(), 0);
+    EXPECT_EQ(betweens, 1u);
+}
+
+TEST(RunPartsInSteps, AnExceptionEndsTheRunAfterItsStepAndIsRethrown) {
+    std::atomic<int> later_steps{0};
+    EXPECT_THROW(run_parts_in_steps(
+                     2, 3,
+                     [&](std::size_t k, std::size_t step) {
+                         if (step > 0) ++later_steps;
+                         if (k == 1 && step == 0) throw std::runtime_error("part 1 failed");
+                     },
+                     [](std::size_t) { return true; }),
+                 std::runtime_error);
+    EXPECT_EQ(later_steps.load(), 0);
+    EXPECT_THROW(run_parts_in_steps(
+                     2, 3, [](std::size_t, std::size_t) {},
+                     [](std::size_t) -> bool { throw std::runtime_error("between failed"); }),
+                 std::runtime_error);
+}
+
+TEST(RunPartsInSteps, OnePartRunsOnTheCallingThread) {
+    const std::thread::id caller = std::this_thread::get_id();
+    bool elsewhere = false;
+    run_parts_in_steps(
+        1, 2,
+        [&](std::size_t, std::size_t) {
+            elsewhere = elsewhere || std::this_thread::get_id() != caller;
+        },
+        [](std::size_t) { return true; });
+    EXPECT_FALSE(elsewhere);
 }
 
 TEST(Split, PartsAreNearlyEqualAndCoverTheRange) {
