@@ -124,17 +124,20 @@ XENTCHECK_AVX2 inline __m256i first_lanes(std::size_t count) {
 }
 
 /// Touches two cache lines of each prefetch range per 64 bytes of the current block, so the next
-/// row arrives while this one is computed (its max scan would otherwise wait on memory).
+/// row arrives while this one is computed (its max scan would otherwise wait on memory). Into the
+/// second-level cache (T1), not the first: the row two ahead, logits and output, is as large as
+/// the current row's working set, and fetching it into L1 evicted that (float32 4096x1000: 12%
+/// faster with T1 on one thread and on two, float64 3 to 4%; AMD EPYC Zen 4, 10 rounds).
 XENTCHECK_AVX2 inline void prefetch_step(const char* read, const char* write, std::size_t bytes,
                                          std::size_t offset) {
     // Two lines per 64 bytes of work: the block may be only half of its row (split at the
     // argmax) while the next row is whole.
     const std::size_t at = 2 * offset;
     if (at < bytes) {
-        _mm_prefetch(read + at, _MM_HINT_T0);
-        _mm_prefetch(write + at, _MM_HINT_T0);
-        _mm_prefetch(read + at + 64, _MM_HINT_T0);
-        _mm_prefetch(write + at + 64, _MM_HINT_T0);
+        _mm_prefetch(read + at, _MM_HINT_T1);
+        _mm_prefetch(write + at, _MM_HINT_T1);
+        _mm_prefetch(read + at + 64, _MM_HINT_T1);
+        _mm_prefetch(write + at + 64, _MM_HINT_T1);
     }
 }
 
