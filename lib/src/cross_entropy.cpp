@@ -85,8 +85,8 @@ namespace {
 /// Logits per thread below which another thread costs more than it saves (a thread start is
 /// tens of microseconds; the vector kernels do about 1000 logits per microsecond).
 constexpr std::size_t logits_per_thread = 32768;
-/// The same when one row's classes are split (a thread start and two waits at a barrier, for
-/// three passes over the row).
+/// The same when one row's classes are split (three steps over the row, each handed to the
+/// threads and waited for).
 constexpr std::size_t logits_per_split_thread = 65536;
 /// Logits of the smallest chunk of rows a thread takes (detail::guided_chunks): about 15 us of
 /// work in double, so the threads finish within that of each other, and taking a chunk (one

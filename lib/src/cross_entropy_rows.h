@@ -193,7 +193,7 @@ accumulator<T> process_rows_fast(const batch_job<T, Z>& job, std::size_t first, 
 }
 
 /// One kept index-target row with its classes split into `parts` ranges, one per thread, in
-/// three steps over one set of threads (run_parts_in_steps): scan, exponentials and their sum,
+/// three steps (run_parts_in_steps, on the worker team): scan, exponentials and their sum,
 /// gradient/probabilities (and the smoothing terms); between the steps one thread combines the
 /// parts' scans, then their sums. The same formulas as process_rows; only the sums are combined
 /// from parts. Returns the row loss. Needs a gradient or probability output (the exponentials

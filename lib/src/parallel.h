@@ -1,24 +1,28 @@
-/// Internal: fork-join over a few std::jthreads (the caller's thread takes part 0).
+/// Internal: work split into parts run on the calling thread and the worker team, and chunking.
 #pragma once
 
 #include <algorithm>
-#include <barrier>
 #include <cstddef>
 #include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "worker_team.h"
+
 namespace xentcheck::detail {
 
-/// Runs work(k) for k in [0, parts): parts 1.. on new threads, part 0 on the calling thread,
-/// and returns when all are done. The first exception thrown by any part is rethrown here.
+/// Runs work(k) for k in [0, parts) and returns when all are done: on the calling thread and the
+/// process's worker team (worker_team.h), or, while another thread uses the team, parts 1.. on
+/// threads started for this call and part 0 on the calling thread. Parts may run in any order,
+/// on any of these threads. The first exception thrown by any part is rethrown here.
 template <class Work>
 void run_parts(std::size_t parts, const Work& work) {
     if (parts <= 1) {
         work(std::size_t{0});
         return;
     }
+    if (run_on_team(parts, part_work::of(work))) return;
     std::exception_ptr failure;
     std::mutex failure_mutex;
     const auto guarded = [&](std::size_t k) {
@@ -39,78 +43,17 @@ void run_parts(std::size_t parts, const Work& work) {
     if (failure) std::rethrow_exception(failure);
 }
 
-/// Starts a std::jthread running work(k): run_parts_in_steps' default way of starting a part
-/// (tests pass one that fails, as the system can when it is out of threads).
-struct start_jthread {
-    template <class Work>
-    std::jthread operator()(const Work& work, std::size_t k) const {
-        return std::jthread(work, k);
-    }
-};
-
-/// Runs work(k, step) for k in [0, parts), step by step for step in [0, steps), over one set of
-/// threads (parts 1.. on new threads, part 0 on the calling thread) instead of a fork-join per
-/// step: a thread start costs tens of microseconds on a virtual machine, more than a step of a
-/// short call. After every part has done a step, between(step) runs once, on one thread, while
-/// the others wait; it sees every part's results of that step, and returning false ends the run
-/// after that step. A part whose thread cannot be started is done by the calling thread, in
-/// every step (the barrier is told it will not come, so no thread waits for it forever). The
-/// first exception thrown by a part or by `between` ends the run after that step and is rethrown
-/// here.
-template <class Work, class Between, class Start = start_jthread>
+/// Runs work(k, step) for k in [0, parts) (run_parts), step by step for step in [0, steps); after
+/// each step, between(step) runs on the calling thread, sees every part's results of that step,
+/// and returning false ends the run. An exception from a part or from `between` ends the run and
+/// propagates.
+template <class Work, class Between>
 void run_parts_in_steps(std::size_t parts, std::size_t steps, const Work& work,
-                        const Between& between, const Start& start = {}) {
-    parts = std::max<std::size_t>(parts, 1);
-    std::exception_ptr failure;
-    std::mutex failure_mutex;
-    const auto record_failure = [&] {
-        const std::lock_guard lock(failure_mutex);
-        if (!failure) failure = std::current_exception();
-    };
-    std::size_t step = 0;
-    bool stop = false;
-    const auto after_step = [&]() noexcept {
-        if (!failure) {
-            try {
-                stop = !between(step);
-            } catch (...) {
-                record_failure();
-            }
-        }
-        stop = stop || failure != nullptr;
-        ++step;
-    };
-    std::barrier sync(static_cast<std::ptrdiff_t>(parts), after_step);
-    // Parts [first, last): a thread's share (one part; the calling thread's part 0 and any part
-    // whose thread did not start). The barrier's completion orders every write of a step, and
-    // `stop`, before every thread's next step.
-    const auto run = [&](std::size_t first, std::size_t last, bool with_part_0) {
-        for (std::size_t s = 0; s < steps; ++s) {
-            for (std::size_t k = with_part_0 ? 0 : first; k < last; k = k == 0 ? first : k + 1) {
-                try {
-                    work(k, s);
-                } catch (...) {
-                    record_failure();
-                }
-            }
-            sync.arrive_and_wait();
-            if (stop) return;
-        }
-    };
-    std::vector<std::jthread> workers;
-    std::size_t started = 1;
-    try {
-        workers.reserve(parts - 1);
-        for (; started < parts; ++started)
-            workers.push_back(start([&run](std::size_t k) { run(k, k + 1, false); }, started));
-    } catch (...) {
-        // Parts [started, parts) have no thread: the caller takes them, and nobody waits for them.
-        for (std::size_t k = started; k < parts; ++k)
-            sync.arrive_and_drop();
+                        const Between& between) {
+    for (std::size_t step = 0; step < steps; ++step) {
+        run_parts(parts, [&](std::size_t k) { work(k, step); });
+        if (!between(step)) return;
     }
-    run(started, parts, true);
-    workers.clear();  // joined here
-    if (failure) std::rethrow_exception(failure);
 }
 
 /// [begin, end) of part k when `count` items are split into `parts` nearly equal parts.

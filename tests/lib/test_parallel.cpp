@@ -1,13 +1,12 @@
 /// lib/src/parallel.h: guided_chunks' chunks cover every item once, in order, shrink as items are
 /// dealt and respect their maximum and minimum; split's parts cover a range; run_parts_in_steps
-/// runs every part in every step, stops when told, rethrows, and does the parts whose thread
-/// could not start on the calling thread without waiting for them.
+/// runs every part in every step, stops when told and rethrows (the worker team's own
+/// tests: test_worker_team.cpp).
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <cstddef>
 #include <stdexcept>
-#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -60,23 +59,9 @@ TEST(GuidedChunks, SmallCasesByHand) {
               (std::vector<std::size_t>{0, 1, 2, 3, 4, 5}));  // at most 5 / 8
 }
 
-/// Starts parts' threads as start_jthread does, but fails for parts `from` and up, as a system
-/// out of threads would.
-struct failing_start {
-    std::size_t from;
-    template <class Work>
-    std::jthread operator()(const Work& work, std::size_t k) const {
-        if (k >= from)
-            throw std::system_error(
-                std::make_error_code(std::errc::resource_unavailable_try_again));
-        return std::jthread(work, k);
-    }
-};
-
-/// Runs 4 parts in 3 steps with `start`: each part adds k + 1 to its slot in each step, and
-/// between(step) records the sum of the slots, which must then hold every part's additions.
-template <class Start>
-std::vector<std::size_t> sums_after_steps(const Start& start) {
+/// Runs 4 parts in 3 steps: each part adds k + 1 to its slot in each step, and between(step)
+/// records the sum of the slots, which must then hold every part's additions.
+std::vector<std::size_t> sums_after_steps() {
     std::vector<std::size_t> slots(4, 0);
     std::vector<std::size_t> sums;
     run_parts_in_steps(
@@ -84,21 +69,13 @@ std::vector<std::size_t> sums_after_steps(const Start& start) {
         [&](std::size_t) {
             sums.push_back(slots[0] + slots[1] + slots[2] + slots[3]);
             return true;
-        },
-        start);
+        });
     return sums;
 }
 
 TEST(RunPartsInSteps, EveryPartInEveryStepBeforeBetween) {
     // Each step adds 1 + 2 + 3 + 4 = 10 in all.
-    EXPECT_EQ(sums_after_steps(start_jthread{}), (std::vector<std::size_t>{10, 20, 30}));
-}
-
-TEST(RunPartsInSteps, PartsWhoseThreadDidNotStartRunOnTheCaller) {
-    // Parts 2 and 3 (then 1, 2 and 3) get no thread: the caller does them in every step, and the
-    // started threads do not wait for them at the step's end (that would never return).
-    EXPECT_EQ(sums_after_steps(failing_start{2}), (std::vector<std::size_t>{10, 20, 30}));
-    EXPECT_EQ(sums_after_steps(failing_start{1}), (std::vector<std::size_t>{10, 20, 30}));
+    EXPECT_EQ(sums_after_steps(), (std::vector<std::size_t>{10, 20, 30}));
 }
 
 TEST(RunPartsInSteps, BetweenReturningFalseEndsTheRun) {
