@@ -7,10 +7,10 @@
 #include <cmath>
 #include <span>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "bench_support.h"
+#include "parallel.h"
 
 #if defined(XENTCHECK_BENCH_LIBMVEC) && defined(__x86_64__)
 #include <immintrin.h>
@@ -52,14 +52,11 @@ bool have_mvec() {
 }
 #endif
 
-/// work(k) for k in [0, threads): k > 0 on threads started for this call, k = 0 on the calling
-/// one, as the reference does with its threads (so the two-thread bounds pay the same start).
+/// work(k) for k in [0, threads) as the reference shares out its work (the calling thread and the
+/// library's worker team), so the two-thread bounds and the reference meet the same scheduling.
 template <class Work>
 void on_threads(std::size_t threads, const Work& work) {
-    std::vector<std::jthread> others;
-    for (std::size_t k = 1; k < threads; ++k)
-        others.emplace_back(work, k);
-    work(std::size_t{0});
+    detail::run_parts(threads, work);
 }
 
 /// exp of every logit (minus 10, so no result overflows), one block at a time; with two threads
