@@ -6,6 +6,7 @@
 int main(int argc, char** argv) {
     xentcheck::bench::register_reference_benchmarks();
     xentcheck::bench::register_bound_benchmarks();
+    xentcheck::bench::register_placement_benchmarks();
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     benchmark::RunSpecifiedBenchmarks();

@@ -97,5 +97,8 @@ std::span<const shape> reference_shapes();
 /// The exp-throughput and memory-pass bounds (bound_bench.cpp), names "bound/exp/<dtype>/<N>x<C>"
 /// and "bound/memory/<dtype>/<N>x<C>".
 void register_bound_benchmarks();
+/// Where the second of two threads runs, started per call or taken from the library's worker team
+/// (placement_bench.cpp), names "placement/thread_per_call" and "placement/worker_team".
+void register_placement_benchmarks();
 
 }  // namespace xentcheck::bench
