@@ -33,14 +33,18 @@ struct cross_entropy_options {
     double label_smoothing = 0.0;
     /// How row losses are combined.
     xentcheck::reduction reduction = reduction::mean;
-    /// Threads to compute with (std::jthread, created per call; 0 counts as 1). Rows are dealt
-    /// to the threads in chunks as they become free; a batch with fewer rows than threads
-    /// splits each row's classes instead (index targets with a gradient or probability output).
-    /// Small batches use fewer threads: at least 32768 logits per thread (65536 when rows are
-    /// split). Whole rows give one thread's probabilities and gradient bit for bit; the loss
-    /// (and split rows) may differ from one thread's in the last bits (partial sums are
-    /// combined in another order), never in accuracy bounds or NaN/inf semantics. The same
-    /// thread count gives the same bits on every call.
+    /// Threads to compute with, counting the calling thread (0 counts as 1). The others come
+    /// from a team of worker threads the library starts on first use and keeps, asleep between
+    /// calls; a call made while another thread's call holds the team starts threads of its own
+    /// instead. A call never waits for a worker that does not come (in a forked child, for
+    /// example, the calling thread does the work). Rows are dealt to the threads in chunks as
+    /// they become free; a batch with fewer rows than threads splits each row's classes instead
+    /// (index targets with a gradient or probability output). Small batches use fewer threads:
+    /// at least 32768 logits per thread (65536 when rows are split). Whole rows give one
+    /// thread's probabilities and gradient bit for bit; the loss (and split rows) may differ
+    /// from one thread's in the last bits (partial sums are combined in another order), never
+    /// in accuracy bounds or NaN/inf semantics. The same thread count gives the same bits on
+    /// every call.
     std::size_t threads = 1;
 };
 
