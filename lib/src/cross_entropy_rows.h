@@ -193,11 +193,11 @@ accumulator<T> process_rows_fast(const batch_job<T, Z>& job, std::size_t first, 
 }
 
 /// One kept index-target row with its classes split into `parts` ranges, one per thread, in
-/// three steps (run_parts_in_steps, on the worker team): scan, exponentials and their sum,
-/// gradient/probabilities (and the smoothing terms); between the steps one thread combines the
-/// parts' scans, then their sums. The same formulas as process_rows; only the sums are combined
-/// from parts. Returns the row loss. Needs a gradient or probability output (the exponentials
-/// live there).
+/// three steps, each handed to the threads with run_parts: scan, exponentials and their sum,
+/// gradient/probabilities (and the smoothing terms); the calling thread combines the parts'
+/// scans, then their sums, in between. The same formulas as process_rows; only the sums are
+/// combined from parts. Returns the row loss. Needs a gradient or probability output (the
+/// exponentials live there).
 template <class T, class Z>
 T process_split_row(const batch_job<T, Z>& job, std::size_t i, std::size_t parts) {
     const std::size_t classes = job.classes;
@@ -208,52 +208,49 @@ T process_split_row(const batch_job<T, Z>& job, std::size_t i, std::size_t parts
     const auto t = static_cast<std::size_t>(job.target->class_indices()[i]);
 
     std::vector<row_scan<T>> scans(parts);
-    std::vector<T> rests(parts);
-    std::vector<accumulator<T>> smooth(parts);
-    row_scan<T> scan;  // the first strictly largest entry over the parts, as scan_row finds it
-    bool defined = false;
-    T rest{0}, sum{0}, log_sum{0}, inv_sum{0}, others{0}, pt{0};
-
-    const auto scan_part = [&](std::size_t k) {
+    run_parts(parts, [&](std::size_t k) {
         const part_range r = split(classes, parts, k);
         scans[k] = widened_scan<T>(scan_row(row.subspan(r.begin, r.end - r.begin)));
-    };
-    const auto combine_scans = [&] {
-        // The row's lower bound is the least of the parts' (row_scan's default, -inf, means
-        // "unknown" and would send every block of the exponentials down the checked path).
-        scan.low = std::numeric_limits<real_t<T>>::infinity();
-        bool bad = false;
-        for (std::size_t k = 0; k < parts; ++k) {
-            bad = bad || scans[k].bad;
-            scan.low = std::min(scan.low, scans[k].low);
-            if (scans[k].defined && (!scan.defined || re(scans[k].max) > re(scan.max))) {
-                scan.max = scans[k].max;
-                scan.argmax = split(classes, parts, k).begin + scans[k].argmax;
-                scan.defined = true;
-            }
+    });
+    row_scan<T> scan;  // the first strictly largest entry over the parts, as scan_row finds it
+    // The row's lower bound is the least of the parts' (row_scan's default, -inf, means
+    // "unknown" and would send every block of the exponentials down the checked path).
+    scan.low = std::numeric_limits<real_t<T>>::infinity();
+    bool bad = false;
+    for (std::size_t k = 0; k < parts; ++k) {
+        bad = bad || scans[k].bad;
+        scan.low = std::min(scan.low, scans[k].low);
+        if (scans[k].defined && (!scan.defined || re(scans[k].max) > re(scan.max))) {
+            scan.max = scans[k].max;
+            scan.argmax = split(classes, parts, k).begin + scans[k].argmax;
+            scan.defined = true;
         }
-        defined = !bad && scan.defined;
-        return defined;
-    };
-    const auto exp_part = [&](std::size_t k) {
+    }
+    if (bad || !scan.defined) {
+        if (!p.empty()) std::fill(p.begin(), p.end(), quiet_nan<T>());
+        if (!g.empty()) std::fill(g.begin(), g.end(), quiet_nan<T>());
+        return quiet_nan<T>();
+    }
+
+    std::vector<T> rests(parts);
+    run_parts(parts, [&](std::size_t k) {
         const part_range r = split(classes, parts, k);
         rests[k] = shifted_exp_rest(row.subspan(r.begin, r.end - r.begin), scan.max, scan.low,
                                     scan.argmax - r.begin,  // wraps past the part when before it
                                     e.subspan(r.begin, r.end - r.begin));
-    };
-    const auto combine_sums = [&] {
-        accumulator<T> rest_sum;
-        for (const T& r : rests)
-            rest_sum.add(r);
-        rest = rest_sum.value();
-        sum = T(1) + rest;
-        log_sum = log1p_of(rest);
-        inv_sum = T(1) / sum;
-        others = t != scan.argmax ? sum - e[t] : rest;
-        pt = e[t] * inv_sum;
-        return true;
-    };
-    const auto output_part = [&](std::size_t k) {
+    });
+    accumulator<T> rest_sum;
+    for (const T& r : rests)
+        rest_sum.add(r);
+    const T rest = rest_sum.value();
+    const T sum = T(1) + rest;
+    const T log_sum = log1p_of(rest);
+    const T inv_sum = T(1) / sum;
+    const T others = t != scan.argmax ? sum - e[t] : rest;
+    const T pt = e[t] * inv_sum;
+
+    std::vector<accumulator<T>> smooth(parts);
+    run_parts(parts, [&](std::size_t k) {
         const part_range r = split(classes, parts, k);
         const std::size_t len = r.end - r.begin;
         const auto ek = e.subspan(r.begin, len);
@@ -271,23 +268,7 @@ T process_split_row(const batch_job<T, Z>& job, std::size_t i, std::size_t parts
         if (job.smoothing) {
             smooth[k] = smoothing_terms(job, row.subspan(r.begin, len), r.begin, scan.max, log_sum);
         }
-    };
-    run_parts_in_steps(
-        parts, 3,
-        [&](std::size_t k, std::size_t step) {
-            if (step == 0) scan_part(k);
-            if (step == 1) exp_part(k);
-            if (step == 2) output_part(k);
-        },
-        [&](std::size_t step) {
-            return step == 0 ? combine_scans() : step == 1 ? combine_sums() : true;
-        });
-
-    if (!defined) {
-        if (!p.empty()) std::fill(p.begin(), p.end(), quiet_nan<T>());
-        if (!g.empty()) std::fill(g.begin(), g.end(), quiet_nan<T>());
-        return quiet_nan<T>();
-    }
+    });
     T row_loss = (T(1) - job.eps) * job.weight(t) * ((scan.max - T(row[t])) + log_sum);
     if (job.smoothing) {
         accumulator<T> all;

@@ -43,19 +43,6 @@ void run_parts(std::size_t parts, const Work& work) {
     if (failure) std::rethrow_exception(failure);
 }
 
-/// Runs work(k, step) for k in [0, parts) (run_parts), step by step for step in [0, steps); after
-/// each step, between(step) runs on the calling thread, sees every part's results of that step,
-/// and returning false ends the run. An exception from a part or from `between` ends the run and
-/// propagates.
-template <class Work, class Between>
-void run_parts_in_steps(std::size_t parts, std::size_t steps, const Work& work,
-                        const Between& between) {
-    for (std::size_t step = 0; step < steps; ++step) {
-        run_parts(parts, [&](std::size_t k) { work(k, step); });
-        if (!between(step)) return;
-    }
-}
-
 /// [begin, end) of part k when `count` items are split into `parts` nearly equal parts.
 struct part_range {
     std::size_t begin;

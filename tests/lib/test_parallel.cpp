@@ -1,7 +1,7 @@
 /// lib/src/parallel.h: guided_chunks' chunks cover every item once, in order, shrink as items are
-/// dealt and respect their maximum and minimum; split's parts cover a range; run_parts_in_steps
-/// runs every part in every step, stops when told and rethrows (the worker team's own
-/// tests: test_worker_team.cpp).
+/// dealt and respect their maximum and minimum; split's parts cover a range; run_parts runs one
+/// part on the calling thread, and every part on threads of its own while the team is taken
+/// (the worker team's own tests: test_worker_team.cpp).
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -59,68 +59,37 @@ TEST(GuidedChunks, SmallCasesByHand) {
               (std::vector<std::size_t>{0, 1, 2, 3, 4, 5}));  // at most 5 / 8
 }
 
-/// Runs 4 parts in 3 steps: each part adds k + 1 to its slot in each step, and between(step)
-/// records the sum of the slots, which must then hold every part's additions.
-std::vector<std::size_t> sums_after_steps() {
-    std::vector<std::size_t> slots(4, 0);
-    std::vector<std::size_t> sums;
-    run_parts_in_steps(
-        4, 3, [&](std::size_t k, std::size_t) { slots[k] += k + 1; },
-        [&](std::size_t) {
-            sums.push_back(slots[0] + slots[1] + slots[2] + slots[3]);
-            return true;
-        });
-    return sums;
-}
-
-TEST(RunPartsInSteps, EveryPartInEveryStepBeforeBetween) {
-    // Each step adds 1 + 2 + 3 + 4 = 10 in all.
-    EXPECT_EQ(sums_after_steps(), (std::vector<std::size_t>{10, 20, 30}));
-}
-
-TEST(RunPartsInSteps, BetweenReturningFalseEndsTheRun) {
-    std::atomic<int> calls_after_step_0{0};
-    std::size_t betweens = 0;
-    run_parts_in_steps(
-        2, 3,
-        [&](std::size_t, std::size_t step) {
-            if (step > 0) ++calls_after_step_0;
-        },
-        [&](std::size_t) {
-            ++betweens;
-            return false;
-        });
-    EXPECT_EQ(calls_after_step_0.load(), 0);
-    EXPECT_EQ(betweens, 1u);
-}
-
-TEST(RunPartsInSteps, AnExceptionEndsTheRunAfterItsStepAndIsRethrown) {
-    std::atomic<int> later_steps{0};
-    EXPECT_THROW(run_parts_in_steps(
-                     2, 3,
-                     [&](std::size_t k, std::size_t step) {
-                         if (step > 0) ++later_steps;
-                         if (k == 1 && step == 0) throw std::runtime_error("part 1 failed");
-                     },
-                     [](std::size_t) { return true; }),
-                 std::runtime_error);
-    EXPECT_EQ(later_steps.load(), 0);
-    EXPECT_THROW(run_parts_in_steps(
-                     2, 3, [](std::size_t, std::size_t) {},
-                     [](std::size_t) -> bool { throw std::runtime_error("between failed"); }),
-                 std::runtime_error);
-}
-
-TEST(RunPartsInSteps, OnePartRunsOnTheCallingThread) {
+TEST(RunParts, OnePartRunsOnTheCallingThread) {
     const std::thread::id caller = std::this_thread::get_id();
-    bool elsewhere = false;
-    run_parts_in_steps(
-        1, 2,
-        [&](std::size_t, std::size_t) {
-            elsewhere = elsewhere || std::this_thread::get_id() != caller;
-        },
-        [](std::size_t) { return true; });
+    bool elsewhere = true;
+    run_parts(1, [&](std::size_t) { elsewhere = std::this_thread::get_id() != caller; });
     EXPECT_FALSE(elsewhere);
+}
+
+TEST(RunParts, WhileTheTeamIsBusyACallRunsOnThreadsOfItsOwn) {
+    // Another thread holds the team (its part waits until we are done): our calls take the
+    // threads-of-their-own path, which must still run every part once and rethrow.
+    std::atomic<bool> holding{false}, release{false};
+    std::jthread holder([&] {
+        run_parts(2, [&](std::size_t k) {
+            if (k != 0) return;
+            holding = true;
+            while (!release)
+                std::this_thread::yield();
+        });
+    });
+    while (!holding)
+        std::this_thread::yield();
+    EXPECT_FALSE(run_on_team(3, part_work::of([](std::size_t) {})));  // the team is taken
+    std::vector<std::atomic<int>> runs(3);
+    run_parts(3, [&](std::size_t k) { ++runs[k]; });
+    EXPECT_TRUE(runs[0] == 1 && runs[1] == 1 && runs[2] == 1);
+    EXPECT_THROW(run_parts(3,
+                           [](std::size_t k) {
+                               if (k == 2) throw std::runtime_error("part 2 failed");
+                           }),
+                 std::runtime_error);
+    release = true;
 }
 
 TEST(Split, PartsAreNearlyEqualAndCoverTheRange) {
