@@ -82,8 +82,10 @@ double mean_divisor(batch_shape shape, const target_view& target,
 
 namespace {
 
-/// Logits per thread below which another thread costs more than it saves (a thread start is
-/// tens of microseconds; the vector kernels do about 1000 logits per microsecond).
+/// Logits per thread below which another thread costs more than it saves (set when a thread
+/// was started per call, tens of microseconds; a worker of the team is woken in a few, so this
+/// is conservative now: not re-measured; the vector kernels do about 1000 logits per
+/// microsecond).
 constexpr std::size_t logits_per_thread = 32768;
 /// The same when one row's classes are split (three steps over the row, each handed to the
 /// threads and waited for).

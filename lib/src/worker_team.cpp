@@ -24,7 +24,8 @@ constexpr std::size_t claim_next(std::uint64_t claim) {
 }
 constexpr std::size_t most_parts = 0xffff;
 
-/// Checks for a new job a worker makes before it sleeps: about 50 to 150 us of x86 `pause`. A
+/// Checks for a new job a worker makes before it sleeps: 2000 x86 `pause`s, tens to about a
+/// hundred microseconds by the CPU's pause latency (estimated from it, not measured). A
 /// caller that calls again at once (a loop over batches; a split row's next step) finds the
 /// workers awake, without the few microseconds of a wake-up.
 constexpr int spin_checks = 2000;

@@ -16,7 +16,7 @@ struct part_work {
     }
 };
 
-/// Most workers the team keeps (a call that asks for more threads starts the rest for itself).
+/// Most workers the team keeps (a call with more parts shares them among these and the caller).
 inline constexpr std::size_t most_team_workers = 255;
 
 /// Runs work(k) for every k in [0, parts) on the calling thread and on up to parts - 1 workers of
@@ -25,9 +25,9 @@ inline constexpr std::size_t most_team_workers = 255;
 /// team (the caller then starts threads of its own).
 ///
 /// Why a team: a thread started per call landed on the caller's own CPU in 44% of starts on a
-/// 2-vCPU Linux 6.18 guest, while the other CPU sat idle (the thread that had just exited still
-/// ran there when the next was started), so half of the two-thread calls ran on one CPU. A
-/// worker woken from its sleep goes back to its own CPU: 0 of 300 such calls shared one.
+/// 2-vCPU Linux 6.18 guest, while the other CPU sat idle, so nearly half of the two-thread calls
+/// ran on one CPU (bench: placement/thread_per_call). A worker woken from its sleep went back
+/// to its own CPU: 0 of 300 such calls shared one (placement/worker_team).
 ///
 /// Parts are claimed one at a time, by the workers and by the caller alike, and the caller waits
 /// only for parts that a running thread has claimed: a worker that is slow to wake, or that does
