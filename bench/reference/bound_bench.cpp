@@ -52,13 +52,6 @@ bool have_mvec() {
 }
 #endif
 
-/// work(k) for k in [0, threads) as the reference shares out its work (the calling thread and the
-/// library's worker team), so the two-thread bounds and the reference meet the same scheduling.
-template <class Work>
-void on_threads(std::size_t threads, const Work& work) {
-    detail::run_parts(threads, work);
-}
-
 /// exp of every logit (minus 10, so no result overflows), one block at a time; with two threads
 /// each takes half of the logits, through a block of its own.
 template <class T>
@@ -84,7 +77,7 @@ void exp_bound(benchmark::State& state, shape s, std::size_t threads) {
         }
     };
     for (auto _ : state)
-        on_threads(threads, part);
+        detail::run_parts(threads, part);  // as the reference shares out its work
     state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(logits.size()));
     state.SetLabel(vector ? "libmvec AVX2 exp" : "std::exp (no AVX2 libmvec)");
 }
@@ -105,7 +98,7 @@ void memory_bound(benchmark::State& state, shape s, std::size_t threads) {
             out[j] = factor * in[j];
     };
     for (auto _ : state) {
-        on_threads(threads, part);
+        detail::run_parts(threads, part);  // as the reference shares out its work
         benchmark::DoNotOptimize(grad.data());
         benchmark::ClobberMemory();
     }
