@@ -403,7 +403,6 @@ def main():
     print(f"Kernels: {labels.get('xentcheck', '?')}; exp bound: {labels.get('bound/exp', '?')}")
     print(f"Medians of {args.rounds} interleaved rounds, wall time per forward + backward call:\n")
     print(table(med, med_cpu))
-    print()
     print("\nTwo threads against one at (4096, 1000), round by round (how many times as fast):\n")
     print(rounds_table(rounds))
     print()
